@@ -1,16 +1,44 @@
+// Command pipeline is a Benthos v4 distribution with the Kafka components of
+// Redpanda Connect and our window, validate, retry and dead-letter plugins.
+// With no KAFKA_BROKERS set it runs an embedded Kafka broker, so the main job
+// works on a machine with nothing else installed.
 package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	_ "github.com/redpanda-data/connect/v4/public/components/kafka"
 	_ "github.com/redpanda-data/connect/v4/public/components/prometheus"
-	_ "github.com/twmb/franz-go/pkg/kfake"
 )
 
+// loopbackHTTP keeps the HTTP server (metrics, /ready, the live page) off
+// the network unless a config asks for it: a demo must not open a port to
+// everyone on the LAN.
+const loopbackHTTP = "127.0.0.1:4195"
+
 func main() {
-	service.RunCLI(context.Background())
+	env := newEmbeddedEnv()
+	code, err := service.RunCLIToCode(context.Background(),
+		service.CLIOptSetBinaryName("pipeline"),
+		service.CLIOptSetProductName("pipeline"),
+		service.CLIOptSetVersion(version()),
+		service.CLIOptSetMainSchemaFrom(func() *service.ConfigSchema {
+			s := service.GlobalEnvironment().FullConfigSchema(version())
+			s.SetFieldDefault(loopbackHTTP, "http", "address")
+			return s
+		}),
+		service.CLIOptCustomRunFlags(embeddedFlags(), env.startForRun),
+		service.CLIOptAddCommand(brokerCommand()),
+	)
+	env.stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
 }

@@ -1,0 +1,152 @@
+package harness
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// RepoRoot is the module root, found from this file's location so tests run
+// from any directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary builds cmd/pipeline once per test process and returns its path.
+// PIPELINE_BIN points at a prebuilt binary instead (CI builds it once).
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("PIPELINE_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pipeline-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "pipeline")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/pipeline")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./cmd/pipeline: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Process is a running `pipeline` child process.
+type Process struct {
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Start runs the pipeline binary with args and extra environment entries
+// (KEY=VALUE), in dir (the repo root when ""). It is killed when the test
+// ends if still running.
+func Start(t testing.TB, dir string, env []string, args ...string) *Process {
+	t.Helper()
+	cmd := exec.Command(Binary(t), args...)
+	if dir == "" {
+		dir = RepoRoot()
+	}
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start pipeline %v: %v", args, err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("pipeline %v output:\n%s", args, p.Output())
+		}
+	})
+	return p
+}
+
+// Stop sends SIGTERM and waits for a graceful exit.
+func (p *Process) Stop(t testing.TB) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("pipeline did not stop within 30s of SIGTERM:\n%s", p.Output())
+	}
+}
+
+// Kill sends SIGKILL: the crash case, nothing gets to clean up.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Wait waits for the process to exit by itself and returns its error.
+func (p *Process) Wait(timeout time.Duration) (error, bool) {
+	select {
+	case <-p.done:
+		return p.err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
+
+// Output is everything the process printed so far.
+func (p *Process) Output() string { return p.out.String() }
+
+// WaitForOutput waits until the output contains s.
+func (p *Process) WaitForOutput(t testing.TB, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.Output(), s) {
+			return
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("pipeline exited (%v) before printing %q:\n%s", p.err, s, p.Output())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("pipeline did not print %q within %v:\n%s", s, timeout, p.Output())
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,76 @@
+package harness
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Produce writes records to topic and waits until the broker acknowledged
+// all of them.
+func Produce(t testing.TB, addr, topic string, recs ...*kgo.Record) {
+	t.Helper()
+	cl := newClient(t, addr, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(1<<20))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for _, r := range recs {
+		r.Topic = topic
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d records to %s: %v", len(recs), topic, err)
+	}
+}
+
+// KV makes a record from a key and value.
+func KV(key, value string) *kgo.Record {
+	r := &kgo.Record{Value: []byte(value)}
+	if key != "" {
+		r.Key = []byte(key)
+	}
+	return r
+}
+
+// Consume reads topic from the start until n records arrived or the
+// deadline passed, and returns what it has. It never commits, so it can be
+// called again.
+func Consume(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := newClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+// ConsumeExactly reads n records and fails the test if fewer arrive by the
+// deadline, or if more than n are there a moment after.
+func ConsumeExactly(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	got := Consume(t, addr, topic, n, deadline)
+	if len(got) < n {
+		t.Fatalf("topic %s: got %d records within %v, want %d", topic, len(got), deadline, n)
+	}
+	if extra := Consume(t, addr, topic, n+1, 2*time.Second); len(extra) > n {
+		t.Fatalf("topic %s: got %d records, want exactly %d", topic, len(extra), n)
+	}
+	return got
+}
+
+// Header returns the value of header k, or "" when absent.
+func Header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

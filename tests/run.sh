@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The project's whole check, as the README's test command and CI run it:
+# formatting, vet, the binary's own lint and config unit tests over configs/,
+# and every Go test (unit, end-to-end against the embedded broker, interop
+# with kcat and the Python clients).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+echo "== go vet ./..."
+go vet ./...
+
+echo "== go build ./cmd/pipeline"
+mkdir -p bin
+go build -o bin/pipeline ./cmd/pipeline
+export PIPELINE_BIN="$PWD/bin/pipeline"
+
+echo "== pipeline lint ./configs/..."
+bin/pipeline lint ./configs/...
+
+echo "== pipeline test ./configs/..."
+bin/pipeline test ./configs/...
+
+echo "== go test ./..."
+# -p 1 keeps the end-to-end tests, which each run a broker and a pipeline,
+# from competing for the two cores with another package's tests.
+go test -count=1 -p 1 -timeout 20m ./...
