@@ -15,6 +15,8 @@ import (
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	_ "github.com/redpanda-data/connect/v4/public/components/kafka"
 	_ "github.com/redpanda-data/connect/v4/public/components/prometheus"
+
+	_ "github.com/streamkit/pipeline/plugins/window"
 )
 
 // loopbackHTTP keeps the HTTP server (metrics, /ready, the live page) off

@@ -1,0 +1,403 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+func init() {
+	service.MustRegisterBatchBuffer("window", bufferSpec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchBuffer, error) {
+			o, err := parseOptions(conf)
+			if err != nil {
+				return nil, err
+			}
+			return newBuffer(o, mgr, time.Now, true)
+		})
+}
+
+// errShutdown nacks inputs of windows that never closed, so they are
+// redelivered after a restart.
+var errShutdown = errors.New("window buffer shut down before the window closed")
+
+type outItem struct {
+	batch   service.MessageBatch
+	release func(error)
+}
+
+type metrics struct {
+	eventsIn, emitted, late, droppedLate *service.MetricCounter
+	open, lag                            *service.MetricGauge
+}
+
+// windowBuffer adapts the Engine to service.BatchBuffer. WriteBatch takes
+// ownership of the input's ack func; ReadBatch hands out closed windows and
+// pass-through messages in the order they were produced.
+type windowBuffer struct {
+	opts  *options
+	eng   *Engine
+	x     *extractor
+	log   *service.Logger
+	m     metrics
+	clock func() time.Time
+
+	writeMu sync.Mutex // serialises WriteBatch: the scratch events are reused
+	scratch []Event
+
+	mu      sync.Mutex
+	queue   []outItem
+	queued  int           // messages in queue, counted against max_open_windows
+	dataCh  chan struct{} // closed (and replaced) when queue or end state changes
+	spaceCh chan struct{} // closed (and replaced) when capacity may have freed
+	ended   bool
+	closed  bool
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	tickDone chan struct{}
+}
+
+func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticker bool) (*windowBuffer, error) {
+	eng, err := NewEngine(o.engine)
+	if err != nil {
+		return nil, errors.New("field " + err.Error())
+	}
+	b := &windowBuffer{
+		opts: o, eng: eng, x: newExtractor(o), clock: clock,
+		dataCh: make(chan struct{}), spaceCh: make(chan struct{}),
+		stop: make(chan struct{}), tickDone: make(chan struct{}),
+	}
+	if mgr != nil {
+		b.log = mgr.Logger()
+		mt := mgr.Metrics()
+		b.m = metrics{
+			eventsIn:    mt.NewCounter("window_events_in"),
+			emitted:     mt.NewCounter("window_emitted", "window"),
+			late:        mt.NewCounter("window_late_events", "window"),
+			droppedLate: mt.NewCounter("window_dropped_late", "window"),
+			open:        mt.NewGauge("window_open"),
+			lag:         mt.NewGauge("window_watermark_lag_ms"),
+		}
+	}
+	if ticker {
+		go b.tickLoop()
+	} else {
+		close(b.tickDone)
+	}
+	return b, nil
+}
+
+func (b *windowBuffer) tickLoop() {
+	defer close(b.tickDone)
+	t := time.NewTicker(b.opts.tickPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.tick()
+		case <-b.stop:
+			return
+		}
+	}
+}
+
+// tick lets wall-clock time pass (idle partitions, update emissions).
+func (b *windowBuffer) tick() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || b.ended {
+		return
+	}
+	now := b.clock().UnixNano()
+	b.eng.Tick(now)
+	b.drainLocked()
+	b.gaugesLocked(now)
+}
+
+func (b *windowBuffer) gaugesLocked(now int64) {
+	if b.m.open == nil {
+		return
+	}
+	b.m.open.Set(int64(b.eng.Open()))
+	if wm := b.eng.Watermark(); wm != NoWatermark {
+		b.m.lag.Set((now - wm) / int64(time.Millisecond))
+	}
+}
+
+func (b *windowBuffer) fullLocked() bool {
+	return b.eng.Open()+b.queued >= b.opts.maxOpen
+}
+
+func (b *windowBuffer) broadcastLocked(ch *chan struct{}) {
+	close(*ch)
+	*ch = make(chan struct{})
+}
+
+func (b *windowBuffer) enqueueLocked(it outItem) {
+	b.queue = append(b.queue, it)
+	b.queued += len(it.batch)
+	b.broadcastLocked(&b.dataCh)
+}
+
+// drainLocked moves engine emissions to the read queue.
+func (b *windowBuffer) drainLocked() {
+	for _, g := range b.eng.Drain() {
+		if len(g.Emissions) == 0 {
+			g.Release(nil)
+			continue
+		}
+		batch := make(service.MessageBatch, len(g.Emissions))
+		emit := "update"
+		if g.Final {
+			emit = "final"
+		}
+		for i := range g.Emissions {
+			batch[i] = emissionMessage(g, &g.Emissions[i], emit)
+		}
+		if g.Final && b.m.emitted != nil {
+			b.m.emitted.Incr(int64(len(batch)), g.Window)
+		}
+		b.enqueueLocked(outItem{batch: batch, release: g.Release})
+	}
+}
+
+func emissionMessage(g *Group, e *Emission, emit string) *service.Message {
+	msg := service.NewMessage(e.Body)
+	msg.MetaSetMut("window_name", g.Window)
+	msg.MetaSetMut("window_type", g.Type)
+	msg.MetaSetMut("window_key", e.Key)
+	msg.MetaSetMut("window_start", FormatTime(e.Start))
+	msg.MetaSetMut("window_end", FormatTime(e.End))
+	msg.MetaSetMut("window_events", e.Events)
+	msg.MetaSetMut("window_emit", emit)
+	msg.MetaSetMut("window_id", e.ID())
+	return msg
+}
+
+// WriteBatch implements service.BatchBuffer.
+func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+
+	// The input is acked when every hold on ref is released: the writer's
+	// own hold (below), each time bucket its events landed in, and the
+	// pass-through batch.
+	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
+	var writerErr error
+	defer func() { ref.Release(writerErr) }()
+
+	now := b.clock().UnixNano()
+	if cap(b.scratch) < len(batch) {
+		b.scratch = append(b.scratch[:cap(b.scratch)], make([]Event, len(batch)-cap(b.scratch))...)
+	}
+	events := b.scratch[:len(batch)]
+	windowed := make([]bool, len(batch))
+	var pass service.MessageBatch
+	for i, msg := range batch {
+		if msg.GetError() != nil {
+			pass = append(pass, msg)
+			continue
+		}
+		ok, err := b.x.extract(msg, &events[i], now)
+		if err != nil {
+			failValidation(msg, err)
+			pass = append(pass, msg)
+			continue
+		}
+		if !ok {
+			pass = append(pass, msg)
+			continue
+		}
+		events[i].Ref = ref
+		windowed[i] = true
+	}
+
+	b.mu.Lock()
+	if b.closed || b.ended {
+		b.mu.Unlock()
+		writerErr = errShutdown
+		return nil
+	}
+	var in int64
+	for i, msg := range batch {
+		if !windowed[i] {
+			continue
+		}
+		ev := &events[i]
+		for b.fullLocked() {
+			// The blocked event may itself complete windows.
+			b.eng.Observe(ev, now)
+			b.drainLocked()
+			if !b.fullLocked() {
+				break
+			}
+			ch := b.spaceCh
+			b.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			}
+			b.mu.Lock()
+			if ctx.Err() != nil || b.closed || b.ended {
+				// Shutting down: the rest of the batch is not windowed and
+				// the input is nacked so it is redelivered.
+				b.enqueuePassLocked(ref, pass)
+				b.mu.Unlock()
+				writerErr = errShutdown
+				return nil
+			}
+			now = b.clock().UnixNano()
+		}
+		out := b.eng.Add(ev, now)
+		ev.Ref = nil
+		if out.Err != nil {
+			failValidation(msg, out.Err)
+			pass = append(pass, msg)
+			continue
+		}
+		in++
+		if len(out.Late) > 0 {
+			if b.handleLate(msg, out.Late) {
+				pass = append(pass, msg)
+			}
+		}
+	}
+	b.drainLocked()
+	b.enqueuePassLocked(ref, pass)
+	if b.m.eventsIn != nil {
+		b.m.eventsIn.Incr(in)
+	}
+	b.gaugesLocked(now)
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch) {
+	if len(pass) == 0 {
+		return
+	}
+	ref.Hold()
+	b.enqueueLocked(outItem{batch: pass, release: ref.Release})
+}
+
+func failValidation(msg *service.Message, err error) {
+	msg.SetError(fmt.Errorf("window: %w", err))
+	msg.MetaSetMut("error_class", "validation")
+}
+
+// handleLate marks (or drops) a late event; true means pass it through.
+func (b *windowBuffer) handleLate(msg *service.Message, late []LateInfo) bool {
+	for _, l := range late {
+		if b.m.late != nil {
+			b.m.late.Incr(1, l.Window)
+		}
+	}
+	if b.opts.dropLate {
+		if b.m.droppedLate != nil {
+			for _, l := range late {
+				b.m.droppedLate.Incr(1, l.Window)
+			}
+		}
+		return false
+	}
+	l := late[0]
+	names := make([]string, len(late))
+	for i := range late {
+		names[i] = late[i].Window
+	}
+	msg.SetError(fmt.Errorf("window %s: late event: window [%s, %s) closed (watermark %s)",
+		l.Window, FormatTime(l.Start), FormatTime(l.End), FormatTime(l.Watermark)))
+	msg.MetaSetMut("error_class", "late")
+	msg.MetaSetMut("window_late", true)
+	msg.MetaSetMut("window_late_by_ms", l.LateBy/int64(time.Millisecond))
+	msg.MetaSetMut("window_name", l.Window)
+	msg.MetaSetMut("window_late_windows", strings.Join(names, ","))
+	msg.MetaSetMut("window_start", FormatTime(l.Start))
+	msg.MetaSetMut("window_end", FormatTime(l.End))
+	msg.MetaSetMut("window_watermark", FormatTime(l.Watermark))
+	return true
+}
+
+// ReadBatch implements service.BatchBuffer.
+func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
+	for {
+		b.mu.Lock()
+		if len(b.queue) > 0 {
+			it := b.queue[0]
+			b.queue[0] = outItem{}
+			b.queue = b.queue[1:]
+			b.queued -= len(it.batch)
+			b.broadcastLocked(&b.spaceCh)
+			b.mu.Unlock()
+			var once sync.Once
+			return it.batch, func(_ context.Context, err error) error {
+				once.Do(func() { it.release(err) })
+				return nil
+			}, nil
+		}
+		if b.ended || b.closed {
+			b.mu.Unlock()
+			return nil, nil, service.ErrEndOfBuffer
+		}
+		ch := b.dataCh
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+// EndOfInput implements service.BatchBuffer: flush (bounded input) or nack
+// (shutdown of an unbounded input) every open window, per end_of_input.
+func (b *windowBuffer) EndOfInput() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended || b.closed {
+		return
+	}
+	if b.opts.nackAtEnd {
+		b.eng.Abort(errShutdown)
+	} else {
+		b.eng.Flush()
+	}
+	b.drainLocked()
+	b.ended = true
+	b.broadcastLocked(&b.dataCh)
+	b.broadcastLocked(&b.spaceCh)
+	b.gaugesLocked(b.clock().UnixNano())
+}
+
+// Close implements service.BatchBuffer: open windows and unread output are
+// nacked so their inputs are consumed again on restart.
+func (b *windowBuffer) Close(ctx context.Context) error {
+	b.stopOnce.Do(func() { close(b.stop) })
+	select {
+	case <-b.tickDone:
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	b.eng.Abort(errShutdown)
+	for _, g := range b.eng.Drain() {
+		g.Release(errShutdown)
+	}
+	for _, it := range b.queue {
+		it.release(errShutdown)
+	}
+	b.queue, b.queued = nil, 0
+	b.broadcastLocked(&b.dataCh)
+	b.broadcastLocked(&b.spaceCh)
+	return nil
+}

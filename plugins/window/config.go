@@ -1,0 +1,258 @@
+package window
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// options is the parsed buffer configuration: the engine config plus how to
+// pull timestamps, keys and values out of messages.
+type options struct {
+	engine     Config
+	dropLate   bool
+	maxOpen    int
+	nackAtEnd  bool
+	ts         tsSource
+	windows    []windowSource
+	needsNow   bool
+	tickPeriod time.Duration
+}
+
+type tsSource struct {
+	mapping *bloblang.Executor
+	field   []string
+}
+
+type windowSource struct {
+	check    *bloblang.Executor
+	keyInt   *service.InterpolatedString
+	keyMap   *bloblang.Executor
+	keyPaths [][]string
+	values   []valueSource
+}
+
+type valueSource struct {
+	field   []string
+	mapping *bloblang.Executor
+}
+
+func duration(conf *service.ParsedConfig, name, path string) (int64, error) {
+	s, err := conf.FieldString(name)
+	if err != nil {
+		return 0, err
+	}
+	if s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("field %s: %w", path, err)
+	}
+	return int64(d), nil
+}
+
+func parseOptions(conf *service.ParsedConfig) (*options, error) {
+	o := &options{}
+	var err error
+	if o.engine.AllowedLateness, err = duration(conf, fAllowedLateness, fAllowedLateness); err != nil {
+		return nil, err
+	}
+	if o.engine.MaxFutureSkew, err = duration(conf, fMaxFutureSkew, fMaxFutureSkew); err != nil {
+		return nil, err
+	}
+	if o.engine.IdleTimeout, err = duration(conf, fIdleTimeout, fIdleTimeout); err != nil {
+		return nil, err
+	}
+	late, err := conf.FieldString(fLate)
+	if err != nil {
+		return nil, err
+	}
+	o.dropLate = late == "drop"
+	if o.maxOpen, err = conf.FieldInt(fMaxOpen); err != nil {
+		return nil, err
+	}
+	if o.maxOpen <= 0 {
+		return nil, errors.New("field max_open_windows: must be greater than zero")
+	}
+	end, err := conf.FieldString(fEndOfInput)
+	if err != nil {
+		return nil, err
+	}
+	o.nackAtEnd = end == "nack"
+
+	tsField, err := conf.FieldString(fTimestampField)
+	if err != nil {
+		return nil, err
+	}
+	if conf.Contains(fTimestamp) {
+		if tsField != "" {
+			return nil, errors.New("field timestamp: timestamp and timestamp_field are mutually exclusive")
+		}
+		if o.ts.mapping, err = conf.FieldBloblang(fTimestamp); err != nil {
+			return nil, err
+		}
+	} else if tsField != "" {
+		o.ts.field = splitPath(tsField)
+	}
+
+	wconfs, err := conf.FieldObjectList(fWindows)
+	if err != nil {
+		return nil, err
+	}
+	for i, wc := range wconfs {
+		spec, src, err := parseWindow(wc, fmt.Sprintf("windows[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		o.engine.Windows = append(o.engine.Windows, spec)
+		o.windows = append(o.windows, src)
+	}
+	if err := o.engine.Validate(); err != nil {
+		return nil, errors.New("field " + err.Error())
+	}
+
+	// The ticker drives idle detection, update emissions and the lag gauge.
+	o.tickPeriod = time.Second
+	if o.engine.IdleTimeout > 0 {
+		o.tickPeriod = min(o.tickPeriod, max(time.Duration(o.engine.IdleTimeout)/4, 10*time.Millisecond))
+	}
+	for _, w := range o.engine.Windows {
+		if w.Emit == EmitUpdates {
+			o.tickPeriod = min(o.tickPeriod, max(time.Duration(w.EmitInterval)/4, 10*time.Millisecond))
+		}
+	}
+	return o, nil
+}
+
+func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource, error) {
+	var w WindowSpec
+	var src windowSource
+	var err error
+	if w.Name, err = wc.FieldString(fName); err != nil {
+		return w, src, err
+	}
+	typ, err := wc.FieldString(fType)
+	if err != nil {
+		return w, src, err
+	}
+	switch typ {
+	case "tumbling":
+		w.Kind = Tumbling
+	case "hopping":
+		w.Kind = Hopping
+	case "session":
+		w.Kind = Session
+	default:
+		return w, src, fmt.Errorf("field %s.type: unknown window type %q", at, typ)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *int64
+	}{{fSize, &w.Size}, {fSlide, &w.Slide}, {fOffset, &w.Offset}, {fGap, &w.Gap}, {fMaxLength, &w.MaxLength}, {fEmitInterval, &w.EmitInterval}} {
+		if *d.dst, err = duration(wc, d.name, at+"."+d.name); err != nil {
+			return w, src, err
+		}
+	}
+	if w.KeyName, err = wc.FieldString(fKeyName); err != nil {
+		return w, src, err
+	}
+	emit, err := wc.FieldString(fEmit)
+	if err != nil {
+		return w, src, err
+	}
+	if emit == "updates" {
+		w.Emit = EmitUpdates
+	}
+
+	keyField, err := wc.FieldString(fKeyField)
+	if err != nil {
+		return w, src, err
+	}
+	nKeys := 0
+	if wc.Contains(fKey) {
+		nKeys++
+		if src.keyInt, err = wc.FieldInterpolatedString(fKey); err != nil {
+			return w, src, err
+		}
+	}
+	if wc.Contains(fKeyMapping) {
+		nKeys++
+		if src.keyMap, err = wc.FieldBloblang(fKeyMapping); err != nil {
+			return w, src, err
+		}
+	}
+	if keyField != "" {
+		nKeys++
+		for p := range strings.SplitSeq(keyField, ",") {
+			src.keyPaths = append(src.keyPaths, splitPath(strings.TrimSpace(p)))
+		}
+	}
+	if nKeys > 1 {
+		return w, src, fmt.Errorf("field %s.key: key, key_mapping and key_field are mutually exclusive", at)
+	}
+	if wc.Contains(fCheck) {
+		if src.check, err = wc.FieldBloblang(fCheck); err != nil {
+			return w, src, err
+		}
+	}
+
+	aconfs, err := wc.FieldObjectList(fAggregates)
+	if err != nil {
+		return w, src, err
+	}
+	for j, ac := range aconfs {
+		aat := fmt.Sprintf("%s.aggregates[%d]", at, j)
+		var a AggSpec
+		var vs valueSource
+		if a.Name, err = ac.FieldString(fName); err != nil {
+			return w, src, err
+		}
+		kind, err := ac.FieldString(fType)
+		if err != nil {
+			return w, src, err
+		}
+		var ok bool
+		if a.Kind, ok = ParseAggKind(kind); !ok {
+			return w, src, fmt.Errorf("field %s.type: unknown aggregate type %q", aat, kind)
+		}
+		field, err := ac.FieldString(fAggField)
+		if err != nil {
+			return w, src, err
+		}
+		if ac.Contains(fAggMapping) {
+			if field != "" {
+				return w, src, fmt.Errorf("field %s.mapping: field and mapping are mutually exclusive", aat)
+			}
+			if vs.mapping, err = ac.FieldBloblang(fAggMapping); err != nil {
+				return w, src, err
+			}
+		} else if field != "" {
+			vs.field = splitPath(field)
+		}
+		a.HasInput = vs.mapping != nil || vs.field != nil
+		if a.Limit, err = ac.FieldInt(fAggLimit); err != nil {
+			return w, src, err
+		}
+		if a.Limit < 0 {
+			return w, src, fmt.Errorf("field %s.limit: must not be negative", aat)
+		}
+		if a.Limit == 0 {
+			switch a.Kind {
+			case AggCountDistinct:
+				a.Limit = DefaultDistinctLimit
+			case AggCollect:
+				a.Limit = DefaultCollectLimit
+			case AggCountBy:
+				a.Limit = DefaultCountByLimit
+			}
+		}
+		w.Aggs = append(w.Aggs, a)
+		src.values = append(src.values, vs)
+	}
+	return w, src, nil
+}

@@ -1,0 +1,110 @@
+package window
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Emission is one (window, key) result.
+type Emission struct {
+	Key        string
+	Start, End int64 // unix ns, window is [Start, End)
+	Events     int64
+	Body       []byte // JSON object: key, window_start, window_end, aggregates
+}
+
+// ID is the deterministic identity of the result, stable across replays so a
+// compacted topic keyed by it keeps one record per window.
+func (e *Emission) ID() string {
+	return e.Key + "|" + FormatTime(e.Start) + "|" + FormatTime(e.End)
+}
+
+// Group is a set of emissions produced together. Final groups hold the time
+// buckets they were computed from; Release (called once the output acked the
+// emissions, with its error) lets the contributing inputs be acknowledged.
+type Group struct {
+	Window    string
+	Type      string
+	Final     bool
+	Emissions []Emission
+	holds     []*Ack
+}
+
+// Release resolves the group's holds. Call exactly once.
+func (g *Group) Release(err error) {
+	for _, h := range g.holds {
+		h.Release(err)
+	}
+	g.holds = nil
+}
+
+// hold makes the group wait-for node: the node cannot resolve before the
+// group is released.
+func (g *Group) hold(a *Ack) {
+	a.Hold()
+	g.holds = append(g.holds, a)
+}
+
+// FormatTime renders unix ns as RFC 3339 in UTC.
+func FormatTime(ns int64) string {
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
+}
+
+// renderBody writes the emitted JSON object.
+func renderBody(keyName, key string, start, end int64, specs []AggSpec, st *state) []byte {
+	b := make([]byte, 0, 96+len(key)+24*len(specs))
+	b = append(b, '{')
+	b = appendJSONString(b, keyName)
+	b = append(b, ':')
+	b = appendJSONString(b, key)
+	b = append(b, `,"window_start":"`...)
+	b = append(b, FormatTime(start)...)
+	b = append(b, `","window_end":"`...)
+	b = append(b, FormatTime(end)...)
+	b = append(b, '"')
+	for i := range specs {
+		b = append(b, ',')
+		b = appendJSONString(b, specs[i].Name)
+		b = append(b, ':')
+		b = st.accs[i].appendJSON(b, &specs[i])
+		if st.accs[i].over {
+			// Bounded aggregates say so instead of silently under-reporting.
+			b = append(b, ',')
+			b = appendJSONString(b, specs[i].Name+"_truncated")
+			b = append(b, ":true"...)
+		}
+	}
+	return append(b, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			switch c {
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

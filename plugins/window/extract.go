@@ -1,0 +1,376 @@
+package window
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
+	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/eventtime"
+)
+
+// extractor turns messages into engine events. It reuses its buffers between
+// calls, so it is used by one goroutine at a time (WriteBatch is serialised).
+type extractor struct {
+	opts    *options
+	needRaw bool
+
+	parts              map[string]int
+	lastTopic, lastPrt string
+	lastIdx            int
+	hasLast            bool
+}
+
+func newExtractor(o *options) *extractor {
+	x := &extractor{opts: o, parts: map[string]int{}}
+	x.needRaw = o.ts.field != nil
+	for _, w := range o.windows {
+		if w.keyPaths != nil {
+			x.needRaw = true
+		}
+		for _, v := range w.values {
+			if v.field != nil {
+				x.needRaw = true
+			}
+		}
+	}
+	return x
+}
+
+// prepare sizes ev for the configured windows, reusing its slices.
+func (x *extractor) prepare(ev *Event) {
+	n := len(x.opts.windows)
+	if cap(ev.Inputs) < n {
+		ev.Inputs = make([]Input, n)
+	}
+	ev.Inputs = ev.Inputs[:n]
+	for i, w := range x.opts.windows {
+		in := &ev.Inputs[i]
+		if cap(in.Values) < len(w.values) {
+			in.Values = make([]Value, len(w.values))
+		}
+		in.Values = in.Values[:len(w.values)]
+		in.Skip, in.Key = false, in.Key[:0]
+	}
+}
+
+// extract fills ev from msg. windowed=false means no window takes the event.
+// Keys are written into ev's own reusable buffers and values may alias the
+// message bytes, so ev is valid while msg is (the whole WriteBatch call).
+func (x *extractor) extract(msg *service.Message, ev *Event, now int64) (windowed bool, err error) {
+	x.prepare(ev)
+	var raw []byte
+	if x.needRaw {
+		if raw, err = msg.AsBytes(); err != nil {
+			return false, err
+		}
+	}
+	if ev.Time, err = x.timestamp(msg, raw, now); err != nil {
+		return false, err
+	}
+	ev.Partition = x.partition(msg)
+
+	for i := range x.opts.windows {
+		w := &x.opts.windows[i]
+		in := &ev.Inputs[i]
+		if w.check != nil {
+			ok, err := queryBool(msg, w.check)
+			if err != nil {
+				return false, fmt.Errorf("window %s: check: %w", x.opts.engine.Windows[i].Name, err)
+			}
+			if !ok {
+				in.Skip = true
+				continue
+			}
+		}
+		windowed = true
+		if in.Key, err = x.key(msg, raw, w, in.Key); err != nil {
+			return false, fmt.Errorf("window %s: key: %w", x.opts.engine.Windows[i].Name, err)
+		}
+		for j := range w.values {
+			if err := value(msg, raw, &w.values[j], &in.Values[j]); err != nil {
+				return false, fmt.Errorf("window %s: aggregate %s: %w",
+					x.opts.engine.Windows[i].Name, x.opts.engine.Windows[i].Aggs[j].Name, err)
+			}
+		}
+	}
+	return windowed, nil
+}
+
+func (x *extractor) timestamp(msg *service.Message, raw []byte, now int64) (int64, error) {
+	switch {
+	case x.opts.ts.mapping != nil:
+		res, err := msg.BloblangQuery(x.opts.ts.mapping)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp mapping: %w", err)
+		}
+		if res == nil {
+			return 0, errors.New("timestamp mapping deleted the value")
+		}
+		v, err := resultValue(res)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp mapping: %w", err)
+		}
+		t, err := eventtime.Parse(v)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp: %w", err)
+		}
+		return toNanos(t)
+	case x.opts.ts.field != nil:
+		v, found, err := lookup(raw, x.opts.ts.field)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp_field: %w", err)
+		}
+		if !found {
+			return 0, errors.New("timestamp_field: field is missing")
+		}
+		ns, err := rawTimestamp(v)
+		if err != nil {
+			return 0, fmt.Errorf("timestamp: %w", err)
+		}
+		return ns, nil
+	default:
+		if s, ok := msg.MetaGet("kafka_timestamp_ms"); ok {
+			ms, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("timestamp: metadata kafka_timestamp_ms %q is not a number", s)
+			}
+			return ms * int64(time.Millisecond), nil
+		}
+		return now, nil
+	}
+}
+
+// rawTimestamp parses a JSON string or number from the raw bytes.
+func rawTimestamp(v []byte) (int64, error) {
+	if len(v) >= 2 && v[0] == '"' {
+		inner := v[1 : len(v)-1]
+		for _, c := range inner {
+			if c == '\\' {
+				var s string
+				if err := json.Unmarshal(v, &s); err != nil {
+					return 0, err
+				}
+				return parseTimestamp([]byte(s))
+			}
+		}
+		return parseTimestamp(inner)
+	}
+	if len(v) > 0 && (v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return 0, fmt.Errorf("not a timestamp (%s)", v)
+		}
+		t, err := eventtime.FromEpoch(f)
+		if err != nil {
+			return 0, err
+		}
+		return toNanos(t)
+	}
+	return 0, fmt.Errorf("not a timestamp (%.64s)", v)
+}
+
+// partition maps kafka_topic/kafka_partition metadata to a dense index; a
+// one-entry cache covers the usual batch-from-one-partition case without
+// building a map key.
+func (x *extractor) partition(msg *service.Message) int {
+	p, ok := msg.MetaGet("kafka_partition")
+	if !ok {
+		return 0
+	}
+	t, _ := msg.MetaGet("kafka_topic")
+	if x.hasLast && p == x.lastPrt && t == x.lastTopic {
+		return x.lastIdx
+	}
+	k := t + "\x00" + p
+	idx, ok := x.parts[k]
+	if !ok {
+		// Index 0 is the metadata-less stream; Kafka partitions start at 1.
+		idx = len(x.parts) + 1
+		x.parts[k] = idx
+	}
+	x.lastTopic, x.lastPrt, x.lastIdx, x.hasLast = t, p, idx, true
+	return idx
+}
+
+func (x *extractor) key(msg *service.Message, raw []byte, w *windowSource, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	switch {
+	case w.keyInt != nil:
+		s, err := w.keyInt.TryString(msg)
+		if err != nil {
+			return nil, err
+		}
+		return append(buf, s...), nil
+	case w.keyMap != nil:
+		res, err := msg.BloblangQuery(w.keyMap)
+		if err != nil {
+			return nil, err
+		}
+		var v Value
+		if res != nil {
+			s, err := resultValue(res)
+			if err != nil {
+				return nil, err
+			}
+			if err := structuredValue(s, &v); err != nil {
+				return nil, err
+			}
+		}
+		if !v.Present {
+			return nil, errors.New("key mapping produced no value")
+		}
+		return append(buf, v.Str...), nil
+	case w.keyPaths != nil:
+		for i, p := range w.keyPaths {
+			v, found, err := lookup(raw, p)
+			if err != nil {
+				return nil, err
+			}
+			var val Value
+			if err := rawValue(v, found, &val); err != nil {
+				return nil, err
+			}
+			if !val.Present {
+				return nil, fmt.Errorf("key field %q is missing or null", joinPath(p))
+			}
+			if i > 0 {
+				buf = append(buf, ':')
+			}
+			buf = append(buf, val.Str...)
+		}
+		return buf, nil
+	}
+	return buf, nil
+}
+
+func joinPath(p []string) string {
+	s := ""
+	for i, seg := range p {
+		if i > 0 {
+			s += "."
+		}
+		s += seg
+	}
+	return s
+}
+
+func value(msg *service.Message, raw []byte, src *valueSource, dst *Value) error {
+	switch {
+	case src.field != nil:
+		v, found, err := lookup(raw, src.field)
+		if err != nil {
+			return err
+		}
+		return rawValue(v, found, dst)
+	case src.mapping != nil:
+		res, err := msg.BloblangQuery(src.mapping)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			*dst = Value{}
+			return nil
+		}
+		s, err := resultValue(res)
+		if err != nil {
+			return err
+		}
+		return structuredValue(s, dst)
+	}
+	*dst = Value{}
+	return nil
+}
+
+// structuredValue converts a Bloblang result to an aggregate input.
+func structuredValue(s any, dst *Value) error {
+	*dst = Value{}
+	switch x := s.(type) {
+	case nil:
+		return nil
+	case string:
+		b, _ := json.Marshal(x)
+		*dst = Value{Present: true, Str: []byte(x), JSON: b}
+		return nil
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return err
+		}
+		*dst = Value{Present: true, IsNum: true, Num: f, Str: []byte(x.String()), JSON: []byte(x.String())}
+		return nil
+	case float64, float32, int, int64, int32, uint64, uint32:
+		f := toFloat(x)
+		b := appendNum(nil, f)
+		*dst = Value{Present: true, IsNum: true, Num: f, Str: b, JSON: b}
+		return nil
+	case time.Time:
+		s := x.UTC().Format(time.RFC3339Nano)
+		b, _ := json.Marshal(s)
+		*dst = Value{Present: true, Str: []byte(s), JSON: b}
+		return nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	*dst = Value{Present: true, Str: b, JSON: b}
+	return nil
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case uint32:
+		return float64(x)
+	}
+	return 0
+}
+
+func queryBool(msg *service.Message, exec *bloblang.Executor) (bool, error) {
+	res, err := msg.BloblangQuery(exec)
+	if err != nil {
+		return false, err
+	}
+	if res == nil {
+		return false, nil
+	}
+	v, err := resultValue(res)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("expected a boolean, got %T", v)
+	}
+	return b, nil
+}
+
+// resultValue returns a mapping result's value. A mapping that assigns a
+// string to root yields raw bytes that are not JSON, so those are taken as a
+// string.
+func resultValue(res *service.Message) (any, error) {
+	v, err := res.AsStructured()
+	if err == nil {
+		return v, nil
+	}
+	b, berr := res.AsBytes()
+	if berr != nil {
+		return nil, err
+	}
+	return string(b), nil
+}

@@ -1,0 +1,259 @@
+package window
+
+import (
+	"math"
+	"sort"
+)
+
+// pane is a time slice of a tumbling or hopping window definition. Hopping
+// windows are built from panes of gcd(size, slide): an event updates exactly
+// one pane (O(1) whatever size/slide are) and a closing window merges its
+// size/pane panes once. Tumbling windows are the special case pane = size.
+type pane struct {
+	start   int64
+	keys    map[string]*state
+	ack     *Ack // holds the inputs that landed here; creation hold = "pane alive"
+	lastRef *Ack // dedupes consecutive events of one input batch
+	dirty   bool
+}
+
+type paneOp struct {
+	spec                                *WindowSpec
+	size, slide, pane, offset, lateness int64
+	panes                               map[int64]*pane
+	order                               []int64 // pane starts, ascending
+	nextWin                             int64   // first window start not yet emitted
+	nextWinSet                          bool
+	nopen                               int
+}
+
+func newPaneOp(w *WindowSpec, lateness int64) *paneOp {
+	slide := w.Slide
+	if w.Kind == Tumbling || slide <= 0 {
+		slide = w.Size
+	}
+	return &paneOp{
+		spec: w, size: w.Size, slide: slide, pane: gcd(w.Size, slide),
+		offset: w.Offset, lateness: lateness, panes: map[int64]*pane{},
+	}
+}
+
+func (o *paneOp) open() int { return o.nopen }
+
+// firstOpen is the first window start whose window is still open at wm.
+func (o *paneOp) firstOpen(wm int64) int64 {
+	return alignDown(wm-o.size-o.lateness, o.slide, o.offset) + o.slide
+}
+
+// firstContaining is the first window start whose window contains instant t.
+func (o *paneOp) firstContaining(t int64) int64 {
+	return alignDown(t-o.size, o.slide, o.offset) + o.slide
+}
+
+func (o *paneOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int64, int64) {
+	latest := alignDown(t, o.slide, o.offset)
+	if wm != NoWatermark && latest+o.size+o.lateness <= wm {
+		// Every window holding t has closed. (For hopping windows an event
+		// whose earlier windows closed still counts in the open later ones.)
+		return true, latest, latest + o.size
+	}
+	ps := alignDown(t, o.pane, o.offset)
+	p := o.panes[ps]
+	if p == nil {
+		p = &pane{start: ps, keys: map[string]*state{}, ack: NewAck(nil)}
+		o.panes[ps] = p
+		o.insertOrder(ps)
+	}
+	if ref != nil && p.lastRef != ref {
+		p.ack.adopt(ref)
+		p.lastRef = ref
+	}
+	st := p.keys[string(in.Key)]
+	if st == nil {
+		st = newState(len(o.spec.Aggs))
+		p.keys[string(in.Key)] = st
+		o.nopen++
+	}
+	st.update(o.spec.Aggs, in.Values, t, seq)
+	p.dirty = true
+	return false, 0, 0
+}
+
+func (o *paneOp) insertOrder(ps int64) {
+	n := len(o.order)
+	if n == 0 || o.order[n-1] < ps {
+		o.order = append(o.order, ps)
+		return
+	}
+	i := sort.Search(n, func(i int) bool { return o.order[i] >= ps })
+	o.order = append(o.order, 0)
+	copy(o.order[i+1:], o.order[i:])
+	o.order[i] = ps
+}
+
+func (o *paneOp) advance(wm int64, out []*Group) []*Group {
+	if wm == NoWatermark {
+		return out
+	}
+	all := wm == math.MaxInt64
+	var fo int64
+	if !all {
+		fo = o.firstOpen(wm)
+	}
+	for len(o.order) > 0 {
+		// Jump straight to the first window holding data: empty stretches of
+		// event time cost nothing.
+		cand := o.firstContaining(o.order[0])
+		if o.nextWinSet && o.nextWin > cand {
+			cand = o.nextWin
+		}
+		if !all && cand >= fo {
+			break
+		}
+		out = append(out, o.emitWindow(cand))
+		o.nextWin, o.nextWinSet = cand+o.slide, true
+		o.dropBefore(o.nextWin)
+	}
+	// Remember how far windows are closed even without data, so a pane
+	// created later is never emitted into an already-closed window.
+	if !all && (!o.nextWinSet || fo > o.nextWin) {
+		o.nextWin, o.nextWinSet = fo, true
+	}
+	return out
+}
+
+// windowPanes returns the panes of window [s, s+size), in order.
+func (o *paneOp) windowPanes(s int64) []*pane {
+	var ps []*pane
+	i := sort.Search(len(o.order), func(i int) bool { return o.order[i] >= s })
+	for ; i < len(o.order) && o.order[i] < s+o.size; i++ {
+		ps = append(ps, o.panes[o.order[i]])
+	}
+	return ps
+}
+
+// mergeWindow combines the panes' states per key; with a single pane the
+// pane's own states are returned without copying.
+func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
+	if len(ps) == 1 {
+		return ps[0].keys
+	}
+	m := map[string]*state{}
+	for _, p := range ps {
+		for k, st := range p.keys {
+			acc := m[k]
+			if acc == nil {
+				acc = newState(len(o.spec.Aggs))
+				m[k] = acc
+			}
+			acc.merge(o.spec.Aggs, st)
+		}
+	}
+	return m
+}
+
+func (o *paneOp) emitWindow(s int64) *Group {
+	ps := o.windowPanes(s)
+	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), Final: true}
+	for _, p := range ps {
+		g.hold(p.ack)
+	}
+	states := o.mergeWindow(ps)
+	g.Emissions = o.render(states, s, nil)
+	return g
+}
+
+func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool) []Emission {
+	keys := make([]string, 0, len(states))
+	for k := range states {
+		if only == nil || only[k] {
+			keys = append(keys, k)
+		}
+	}
+	// Sorted so that replays emit byte-identical streams.
+	sort.Strings(keys)
+	em := make([]Emission, len(keys))
+	for i, k := range keys {
+		st := states[k]
+		em[i] = Emission{
+			Key: k, Start: s, End: s + o.size, Events: st.events,
+			Body: renderBody(o.spec.KeyName, k, s, s+o.size, o.spec.Aggs, st),
+		}
+	}
+	return em
+}
+
+// dropBefore forgets panes that no window from x onwards contains; their
+// inputs are acked once every emission holding the pane is acked.
+func (o *paneOp) dropBefore(x int64) {
+	n := 0
+	for n < len(o.order) && o.order[n] < x {
+		p := o.panes[o.order[n]]
+		delete(o.panes, p.start)
+		o.nopen -= len(p.keys)
+		p.ack.Release(nil)
+		n++
+	}
+	if n > 0 {
+		o.order = append(o.order[:0], o.order[n:]...)
+	}
+}
+
+func (o *paneOp) updates(out []*Group) []*Group {
+	// Windows (still open) that contain a changed pane.
+	starts := map[int64]bool{}
+	for _, ps := range o.order {
+		p := o.panes[ps]
+		if !p.dirty {
+			continue
+		}
+		for s := o.firstContaining(ps); s <= ps; s += o.slide {
+			if !o.nextWinSet || s >= o.nextWin {
+				starts[s] = true
+			}
+		}
+	}
+	ordered := make([]int64, 0, len(starts))
+	for s := range starts {
+		ordered = append(ordered, s)
+	}
+	sort.Slice(ordered, func(i, j int) bool { return ordered[i] < ordered[j] })
+	for _, s := range ordered {
+		ps := o.windowPanes(s)
+		only := map[string]bool{}
+		for _, p := range ps {
+			if p.dirty {
+				for k, st := range p.keys {
+					if st.dirty {
+						only[k] = true
+					}
+				}
+			}
+		}
+		if len(only) == 0 {
+			continue
+		}
+		out = append(out, &Group{
+			Window: o.spec.Name, Type: o.spec.Kind.String(),
+			Emissions: o.render(o.mergeWindow(ps), s, only),
+		})
+	}
+	for _, p := range o.panes {
+		if p.dirty {
+			p.dirty = false
+			for _, st := range p.keys {
+				st.dirty = false
+			}
+		}
+	}
+	return out
+}
+
+func (o *paneOp) abort(err error) {
+	for _, ps := range o.order {
+		o.panes[ps].ack.Release(err)
+	}
+	o.panes = map[int64]*pane{}
+	o.order = nil
+	o.nopen = 0
+}

@@ -1,0 +1,271 @@
+package window
+
+import "github.com/redpanda-data/benthos/v4/public/service"
+
+// Field names, shared by the spec and the constructor.
+const (
+	fTimestamp       = "timestamp"
+	fTimestampField  = "timestamp_field"
+	fAllowedLateness = "allowed_lateness"
+	fMaxFutureSkew   = "max_future_skew"
+	fIdleTimeout     = "idle_timeout"
+	fLate            = "late"
+	fMaxOpen         = "max_open_windows"
+	fEndOfInput      = "end_of_input"
+	fWindows         = "windows"
+
+	fName         = "name"
+	fType         = "type"
+	fSize         = "size"
+	fSlide        = "slide"
+	fOffset       = "offset"
+	fGap          = "gap"
+	fMaxLength    = "max_length"
+	fKey          = "key"
+	fKeyMapping   = "key_mapping"
+	fKeyField     = "key_field"
+	fKeyName      = "key_name"
+	fCheck        = "check"
+	fEmit         = "emit"
+	fEmitInterval = "emit_interval"
+	fAggregates   = "aggregates"
+
+	fAggField   = "field"
+	fAggMapping = "mapping"
+	fAggLimit   = "limit"
+)
+
+// lintRule checks cross-field rules at lint time so `pipeline lint` names
+// the offending field before the stream is built; the constructor repeats
+// every check (see config.go) because lint can be disabled.
+const lintRule = `
+map dur {
+  root = if this == null || this == "" { 0 } else { this.string().parse_duration().catch(-1) }
+}
+map win {
+  let i = this.index
+  let w = this.value
+  let typ = $w.type.or("tumbling")
+  let size = $w.size.or("").apply("dur")
+  let slide = $w.slide.or("").apply("dur")
+  root = [
+    if $typ != "session" && $size <= 0 { "field windows[%d].size: must be a duration greater than zero for %s windows".format($i, $typ) } else { null },
+    if $typ == "hopping" && $slide <= 0 { "field windows[%d].slide: must be a duration greater than zero for hopping windows".format($i) } else { null },
+    if $typ == "hopping" && $slide > $size { "field windows[%d].slide: must not exceed size".format($i) } else { null },
+    if $typ == "session" && $w.gap.or("").apply("dur") <= 0 { "field windows[%d].gap: must be a duration greater than zero for session windows".format($i) } else { null },
+    if [$w.exists("key"), $w.exists("key_mapping"), $w.key_field.or("") != ""].filter(b -> b).length() > 1 { "field windows[%d].key: key, key_mapping and key_field are mutually exclusive".format($i) } else { null },
+  ].concat($w.aggregates.or([]).enumerated().map_each(a -> [
+    if a.value.exists("mapping") && a.value.field.or("") != "" { "field windows[%d].aggregates[%d].mapping: field and mapping are mutually exclusive".format($i, a.index) } else { null },
+    if a.value.type.or("count") != "count" && !a.value.exists("mapping") && a.value.field.or("") == "" { "field windows[%d].aggregates[%d]: %s needs a field or mapping".format($i, a.index, a.value.type.or("count")) } else { null },
+  ]).flatten())
+}
+root = [
+  if this.exists("timestamp") && this.timestamp_field.or("") != "" { "fields timestamp and timestamp_field are mutually exclusive" } else { null },
+  if this.allowed_lateness.or("").apply("dur") < 0 { "field allowed_lateness: invalid duration" } else { null },
+  if this.idle_timeout.or("").apply("dur") < 0 { "field idle_timeout: invalid duration" } else { null },
+  if this.max_future_skew.or("").apply("dur") < 0 { "field max_future_skew: invalid duration" } else { null },
+  if this.windows.or([]).length() == 0 { "field windows: at least one window is required" } else { null },
+].concat(this.windows.or([]).enumerated().map_each(e -> e.apply("win")).flatten()).filter(x -> x != null)
+`
+
+func aggregateFields() []*service.ConfigField {
+	return []*service.ConfigField{
+		service.NewStringField(fName).Description("Name of the aggregate: the JSON field of the emitted message."),
+		service.NewStringAnnotatedEnumField(fType, map[string]string{
+			"count":          "Number of events (without field/mapping) or of events where the value is present and not null.",
+			"sum":            "Sum of numeric values (non-numbers are ignored).",
+			"min":            "Smallest numeric value, null if none.",
+			"max":            "Largest numeric value, null if none.",
+			"avg":            "Mean of numeric values, null if none.",
+			"first":          "Value of the earliest event by event time (ties: arrival order).",
+			"last":           "Value of the latest event by event time (ties: arrival order).",
+			"count_distinct": "Exact number of distinct values, up to `limit` (default 10000); beyond it the count stops growing and `<name>_truncated: true` is added.",
+			"collect":        "List of values ordered by event time, keeping the earliest `limit` (default 100); `<name>_truncated: true` when values were dropped.",
+			"count_by":       "Object mapping each value (strings as-is, others as JSON) to its number of events, e.g. events by event_type. At most `limit` (default 1000) distinct values; the rest are counted under `__other__`.",
+		}).Description("Aggregate function.").Default("count"),
+		service.NewStringField(fAggField).
+			Description("Fast path: dotted path of a JSON field read directly from the raw message bytes (no Bloblang, no full parse). Mutually exclusive with `mapping`.").
+			Default("").Example("amount").Example("page.url"),
+		service.NewBloblangField(fAggMapping).
+			Description("Bloblang mapping producing the value to aggregate. Mutually exclusive with `field`. A mapping error turns the event into an error (`error_class: validation`).").
+			Optional().Example("root = this.amount * 100"),
+		service.NewIntField(fAggLimit).
+			Description("Bound for `count_distinct`, `collect` and `count_by` (0 = the type's default).").
+			Default(0).Advanced(),
+	}
+}
+
+func windowFields() []*service.ConfigField {
+	return []*service.ConfigField{
+		service.NewStringField(fName).Description("Name of the window definition, set as metadata `window_name` on every emission.").Example("user_10s"),
+		service.NewStringAnnotatedEnumField(fType, map[string]string{
+			"tumbling": "Fixed, non-overlapping windows of `size`, aligned to the UTC epoch plus `offset`.",
+			"hopping":  "Windows of `size` starting every `slide` (overlapping when slide < size). Events are stored once in panes of gcd(size, slide), so per-event cost does not grow with size/slide.",
+			"session":  "Per-key sessions that close after `gap` without events; an event that bridges two sessions merges them.",
+		}).Description("Window type.").Default("tumbling"),
+		service.NewStringField(fSize).Description("Window length (tumbling, hopping).").Default("").Example("10s").Example("1m"),
+		service.NewStringField(fSlide).Description("Hopping windows: distance between window starts; must be > 0 and <= size.").Default("").Example("10s"),
+		service.NewStringField(fOffset).Description("Tumbling/hopping: shifts window alignment from the UTC epoch, e.g. size `24h` with offset `-2h` gives days starting at 22:00 UTC.").Default("").Example("15m"),
+		service.NewStringField(fGap).Description("Session windows: inactivity gap; an event at least `gap` after a session's last event starts a new session.").Default("").Example("30m"),
+		service.NewStringField(fMaxLength).Description("Session windows: optional maximum length (first event to last event + gap). An event that would make a session longer starts a new session instead. Must be >= gap.").Default("").Example("4h"),
+		service.NewInterpolatedStringField(fKey).
+			Description("Key to group by, as an interpolated string; composite keys by concatenation. Omit all key fields for one global key (\"\"). An interpolation error makes the event an error (`error_class: validation`).").
+			Optional().Example(`${! json("user_id") }`).Example(`${! json("tenant") }:${! json("user_id") }`),
+		service.NewBloblangField(fKeyMapping).
+			Description("Key as a Bloblang mapping (strings used as-is, other values as JSON).").
+			Optional().Example(`root = [this.tenant, this.user_id].join(":")`),
+		service.NewStringField(fKeyField).
+			Description("Fast path: dotted JSON path(s) of the key read from the raw bytes; several comma-separated paths form a composite key joined with `:`. A missing key field makes the event an error.").
+			Default("").Example("user_id").Example("tenant,user.id"),
+		service.NewStringField(fKeyName).Description("Name of the key field in the emitted JSON.").Default("key"),
+		service.NewBloblangField(fCheck).
+			Description("Optional Bloblang query; events for which it is not `true` are not part of this window. Events that no window takes pass through the buffer unchanged.").
+			Optional().Example(`this.type == "page_view"`),
+		service.NewStringEnumField(fEmit, "final", "updates").
+			Description("`final`: one emission when the window closes. `updates`: also emit the running aggregate of changed windows every `emit_interval` (metadata `window_emit: update`); the closing emission has `window_emit: final`.").
+			Default("final"),
+		service.NewStringField(fEmitInterval).Description("Wall-clock interval of `updates` emissions.").Default("10s"),
+		service.NewObjectListField(fAggregates, aggregateFields()...).
+			Description("Named aggregates, computed incrementally (O(1) state per window and key, bounded for count_distinct/collect/count_by).").
+			Default([]any{}),
+	}
+}
+
+func bufferSpec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Windowing").
+		Summary("Event-time tumbling, hopping and session windows with incremental aggregates, per-partition watermarks, late-event routing and no-loss acknowledgements.").
+		Description(description).
+		Fields(
+			service.NewBloblangField(fTimestamp).
+				Description("Bloblang mapping producing the event time: RFC 3339 / ISO 8601 with or without zone (none = UTC) and fraction, unix seconds or milliseconds, or a timestamp value. Default: the Kafka record timestamp (metadata `kafka_timestamp_ms`), or the wall clock if absent. An unparseable timestamp makes the event an error (`error_class: validation`) that passes through the buffer. Mutually exclusive with `timestamp_field`.").
+				Optional().Example("root = this.timestamp").Example(`root = this.ts.ts_parse("2006-01-02 15:04:05")`),
+			service.NewStringField(fTimestampField).
+				Description("Fast path: dotted JSON path of the event time read from the raw bytes (same formats as `timestamp`). Mutually exclusive with `timestamp`.").
+				Default("").Example("timestamp"),
+			service.NewStringField(fAllowedLateness).
+				Description("A window [start, end) closes when the watermark reaches end + allowed_lateness. Events up to this much out of order are still counted.").
+				Default("0s").Example("5s"),
+			service.NewStringField(fMaxFutureSkew).
+				Description("Events stamped more than this ahead of the wall clock are errors (`error_class: validation`), so one bad producer clock cannot push the watermark forward and close every window early. `0s` disables the check.").
+				Default("10m"),
+			service.NewStringField(fIdleTimeout).
+				Description("Opt-in. When a partition (or the single stream) receives no events for this long by wall clock it is idle: it no longer holds the stage watermark back, and when every partition is idle the watermark follows the wall clock so the last windows close. Empty: off, and the output is a pure function of the input (replays give identical results).").
+				Default("").Example("1m"),
+			service.NewStringEnumField(fLate, "error", "drop").
+				Description("What happens to an event whose windows have all closed. `error` (default): it passes through with an error and metadata `window_late: true`, `error_class: late`, so a `switch` output can route it to a late/DLQ topic. `drop`: acked and dropped, counted in `window_dropped_late`.").
+				Default("error"),
+			service.NewIntField(fMaxOpen).
+				Description("Maximum open (window, key) states over all windows (hopping panes and sessions count individually) plus emissions waiting to be read. At the limit WriteBatch blocks (back-pressure) instead of dropping; see the description for how the stage avoids deadlock.").
+				Default(1000000),
+			service.NewStringEnumField(fEndOfInput, "flush", "nack").
+				Description("What to do with windows still open when Benthos signals end of input. `flush`: emit them. `nack`: nack their inputs so they are re-consumed on restart. Note that Benthos inputs wait for every message to be acknowledged before signalling end of input, and this buffer acknowledges inputs only when their windows close, so with a bounded input set `idle_timeout` (the last windows then close that long after the input stops).").
+				Default("flush").Advanced(),
+			service.NewObjectListField(fWindows, windowFields()...).
+				Description("Window definitions; every event is offered to each one (subject to its `check`)."),
+		).
+		LintRule(lintRule).
+		Example("Per-user activity", "10 second tumbling counts per user and 30 minute sessions per user, events by type and distinct pages, read from Redpanda with settings that keep every input unacked until its windows are delivered.", exampleActivity).
+		Example("Hopping averages with live updates", "A 1 minute average every 10 seconds per sensor, with running updates every 5 seconds and late readings dropped.", exampleHopping)
+}
+
+const description = `
+Windows are computed in event time. Each event's timestamp comes from ` + "`timestamp`/`timestamp_field`" + ` (default: the Kafka record timestamp) and its key from ` + "`key`/`key_mapping`/`key_field`" + `.
+
+== Watermarks and closing
+
+Every input partition (metadata ` + "`kafka_topic`" + ` + ` + "`kafka_partition`" + `; one stream if absent) has a watermark: the highest event time it has delivered. The stage watermark is the minimum over partitions that are not idle and never goes backwards. A window ` + "`[start, end)`" + ` closes, and its aggregates are emitted, once the stage watermark reaches ` + "`end + allowed_lateness`" + `. Windows are aligned to the UTC epoch (plus ` + "`offset`" + `).
+
+Without ` + "`idle_timeout`" + ` windows close only when newer events arrive, so the output is a pure function of the input. With it, a partition quiet for that long stops holding the watermark back, and if all partitions are quiet the watermark follows the wall clock so the last windows close. Events further than ` + "`max_future_skew`" + ` ahead of the wall clock are rejected as errors.
+
+== Late, errored and other messages
+
+An event whose windows have all closed is late (for hopping windows an event still counts in its windows that are open; with several window definitions an event late for one still counts in the others, and the late copy is tagged ` + "`window_late_windows`" + `). By default it passes through the buffer as an errored message with metadata ` + "`window_late: true`, `window_late_by_ms`, `window_name`, `window_start`, `window_end` and `error_class: late`" + `; ` + "`late: drop`" + ` drops it (counted). Messages that arrive already errored, events with unparseable timestamps or keys (` + "`error_class: validation`" + `) and events no window takes pass through promptly, so a downstream ` + "`switch`" + ` can route them to a DLQ.
+
+== Emissions
+
+Each closed (window, key) becomes one JSON message: the key (field ` + "`key_name`" + `), ` + "`window_start`, `window_end`" + ` (RFC 3339, UTC) and the named aggregates. Metadata: ` + "`window_name`, `window_type`, `window_key`, `window_start`, `window_end`, `window_events`, `window_emit` (`final` or `update`) and `window_id`" + ` = ` + "`key|start|end`" + `, deterministic across replays: use it as the Kafka message key of a compacted topic so replays overwrite rather than duplicate. When several windows share a topic, key by ` + "`${! meta(\"window_name\") }|${! meta(\"window_id\") }`" + `. All emissions of one closing window form one batch.
+
+== Nothing is lost
+
+An input message is acknowledged only after every window it contributed to has been emitted and acknowledged by the output (reference-counted across hopping windows and window definitions); a failed emission nacks its inputs. When the buffer is closed (shutdown) the inputs of open windows are nacked so they are consumed again on restart.
+
+Benthos inputs wait for all their messages to be acknowledged before they signal end of input or finish a graceful shutdown. Because inputs are held by open windows, a bounded input (file, generate with count, a finite replay) only completes once its windows close: set ` + "`idle_timeout`" + ` so they close that long after the input stops. A graceful shutdown of an unbounded input either waits for the same, or for the shutdown timeout after which the buffer is closed and the open windows' inputs are nacked. Consequently the input must allow many unacknowledged messages: with ` + "`redpanda`" + ` use ` + "`unordered_processing: { enabled: true, checkpoint_limit: N }`" + ` with N above the number of messages per partition that arrive within ` + "`size + allowed_lateness`" + ` (or the session length).
+
+== Back-pressure
+
+At ` + "`max_open_windows`" + ` the buffer stops accepting input until windows close. The blocked event still advances its partition's watermark (which closes windows it completes), and with ` + "`idle_timeout`" + ` a stalled input lets the watermark follow the wall clock, so the stage cannot stall permanently. Without ` + "`idle_timeout`" + `, a limit below the working set (keys in concurrently open windows) or a ` + "`checkpoint_limit`" + ` below the messages held by open windows can stall the stream: size both above the working set, and prefer setting ` + "`idle_timeout`" + ` in production.
+
+== Metrics
+
+` + "`window_events_in`, `window_open` (gauge), `window_emitted` (label `window`), `window_late_events`, `window_dropped_late`, `window_watermark_lag_ms`" + ` (gauge: wall clock minus stage watermark).
+`
+
+const exampleActivity = `
+input:
+  redpanda:
+    seed_brokers: [ localhost:9092 ]
+    topics: [ events ]
+    consumer_group: activity
+    unordered_processing:
+      enabled: true
+      checkpoint_limit: 100000
+
+buffer:
+  window:
+    timestamp_field: timestamp
+    allowed_lateness: 5s
+    idle_timeout: 1m
+    windows:
+      - name: user_10s
+        type: tumbling
+        size: 10s
+        key_field: user_id
+        key_name: user_id
+        aggregates:
+          - { name: events, type: count }
+          - { name: by_type, type: count_by, field: event_type }
+      - name: user_session
+        type: session
+        gap: 30m
+        max_length: 12h
+        key_field: user_id
+        key_name: user_id
+        aggregates:
+          - { name: events, type: count }
+          - { name: pages, type: count_distinct, field: page }
+
+output:
+  switch:
+    cases:
+      - check: errored()
+        output:
+          redpanda:
+            seed_brokers: [ localhost:9092 ]
+            topic: events_dlq
+      - output:
+          redpanda:
+            seed_brokers: [ localhost:9092 ]
+            topic: '${! meta("window_name") }'
+            key: '${! meta("window_id") }'
+`
+
+const exampleHopping = `
+buffer:
+  window:
+    timestamp: root = this.reading_time
+    late: drop
+    windows:
+      - name: sensor_avg
+        type: hopping
+        size: 1m
+        slide: 10s
+        key: '${! json("sensor") }'
+        emit: updates
+        emit_interval: 5s
+        aggregates:
+          - { name: avg_temp, type: avg, field: temperature }
+          - { name: max_temp, type: max, field: temperature }
+          - { name: readings, type: count }
+`

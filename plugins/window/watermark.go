@@ -1,0 +1,97 @@
+package window
+
+import "math"
+
+// NoWatermark is the watermark before any event was seen.
+const NoWatermark = math.MinInt64
+
+type partition struct {
+	max      int64 // highest event time seen (the partition's watermark)
+	lastSeen int64 // wall clock of its last event, for idle detection
+	idle     bool
+	seen     bool // slots below the highest index may be unused
+}
+
+// watermarks tracks one event-time watermark per input partition and derives
+// the stage watermark: the minimum over partitions that are not idle, so one
+// slow partition holds windows open rather than having its events declared
+// late. The stage watermark never goes backwards.
+type watermarks struct {
+	parts       []partition
+	rawMin      int64 // min over active partitions at the last recompute
+	stage       int64
+	idleTimeout int64 // 0: partitions never go idle (output is a pure function of input)
+}
+
+func newWatermarks(idleTimeout int64) *watermarks {
+	return &watermarks{rawMin: NoWatermark, stage: NoWatermark, idleTimeout: idleTimeout}
+}
+
+// observe records an event and reports whether the stage watermark advanced.
+func (w *watermarks) observe(p int, t, now int64) bool {
+	for p >= len(w.parts) {
+		w.parts = append(w.parts, partition{max: NoWatermark})
+	}
+	pt := &w.parts[p]
+	fresh := !pt.seen
+	pt.seen = true
+	pt.lastSeen = now
+	wasIdle := pt.idle
+	pt.idle = false
+	if t <= pt.max && !wasIdle && !fresh {
+		return false
+	}
+	old := pt.max
+	if t > pt.max {
+		pt.max = t
+	}
+	// Only the partition holding the minimum (or one whose status changed)
+	// can move the minimum, so in-order round-robin streams recompute once
+	// per partition cycle, not per event.
+	if fresh || wasIdle || old <= w.rawMin {
+		return w.recompute(now)
+	}
+	return false
+}
+
+// tick marks partitions idle by wall clock and lets idle ones follow it.
+func (w *watermarks) tick(now int64) bool {
+	if w.idleTimeout <= 0 || len(w.parts) == 0 {
+		return false
+	}
+	for i := range w.parts {
+		if w.parts[i].seen && !w.parts[i].idle && now-w.parts[i].lastSeen >= w.idleTimeout {
+			w.parts[i].idle = true
+		}
+	}
+	return w.recompute(now)
+}
+
+func (w *watermarks) recompute(now int64) bool {
+	minActive, minIdle := int64(math.MaxInt64), int64(math.MaxInt64)
+	active := false
+	for i := range w.parts {
+		pt := &w.parts[i]
+		if !pt.seen {
+			continue
+		}
+		if pt.idle {
+			// An idle partition's watermark advances with the wall clock.
+			v := max(pt.max, now)
+			minIdle = min(minIdle, v)
+			continue
+		}
+		active = true
+		minActive = min(minActive, pt.max)
+	}
+	raw := minIdle
+	if active {
+		raw = minActive
+	}
+	w.rawMin = raw
+	if raw > w.stage {
+		w.stage = raw
+		return true
+	}
+	return false
+}
