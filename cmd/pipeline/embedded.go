@@ -2,21 +2,25 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/streamkit/pipeline/internal/demo"
 	"github.com/streamkit/pipeline/internal/embedded"
+	"github.com/streamkit/pipeline/internal/profileservice"
 	"github.com/urfave/cli/v2"
 )
 
 const (
-	flagBrokerPort = "broker-port"
-	flagDataDir    = "data-dir"
-	flagInMemory   = "in-memory"
-	flagDemo       = "demo"
-	flagDemoRate   = "demo-rate"
+	flagBrokerPort  = "broker-port"
+	flagDataDir     = "data-dir"
+	flagInMemory    = "in-memory"
+	flagDemo        = "demo"
+	flagDemoRate    = "demo-rate"
+	flagProfileFail = "profile-fail-rate"
 )
 
 // embeddedFlags are shared by the run/streams modes and `pipeline broker`,
@@ -33,18 +37,21 @@ func embeddedFlags() []cli.Flag {
 			Usage: "with the embedded broker, produce demo clickstream events to topic clickstream (--demo=false to turn off); never against a real cluster"},
 		&cli.Float64Flag{Name: flagDemoRate, Value: 5, EnvVars: []string{"PIPELINE_DEMO_RATE"},
 			Usage: "demo events per second"},
+		&cli.Float64Flag{Name: flagProfileFail, Value: 0.1, EnvVars: []string{"PIPELINE_PROFILE_FAIL_RATE"},
+			Usage: "with the embedded broker and no PROFILE_URL, the local profile service fails this fraction of requests (503), so retries have work"},
 	}
 }
 
 // embeddedEnv owns the broker and demo producer started for a run.
 type embeddedEnv struct {
-	broker     *embedded.Broker
-	stopDemo   context.CancelFunc
-	demoDone   chan struct{}
-	logger     *slog.Logger
-	lookupEnv  func(string) (string, bool)
-	setEnv     func(string, string) error
-	serviceCmd func(*cli.Context) bool
+	broker      *embedded.Broker
+	stopDemo    context.CancelFunc
+	stopProfile func()
+	demoDone    chan struct{}
+	logger      *slog.Logger
+	lookupEnv   func(string) (string, bool)
+	setEnv      func(string, string) error
+	serviceCmd  func(*cli.Context) bool
 }
 
 func newEmbeddedEnv() *embeddedEnv {
@@ -75,7 +82,40 @@ func (e *embeddedEnv) startForRun(c *cli.Context) error {
 	if v, ok := e.lookupEnv("KAFKA_BROKERS"); ok && v != "" {
 		return nil
 	}
+	if !mentionsBrokers(configPaths(c)) {
+		return nil
+	}
 	return e.start(c, c.Bool(flagDemo))
+}
+
+// configPaths are the config files a run or streams command was given.
+func configPaths(c *cli.Context) []string {
+	var paths []string
+	for _, ctx := range c.Lineage() {
+		if p := ctx.String("config"); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	return append(paths, c.Args().Slice()...)
+}
+
+// mentionsBrokers tells whether a config needs Kafka: a job that never says
+// KAFKA_BROKERS (a generate → stdout test, an HTTP server) must not hold
+// port 9092 or fail because another broker has it. With no readable config
+// the broker starts, as the configs this project ships all use it.
+func mentionsBrokers(paths []string) bool {
+	read := false
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		read = true
+		if strings.Contains(string(b), "KAFKA_BROKERS") {
+			return true
+		}
+	}
+	return !read
 }
 
 func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
@@ -93,6 +133,11 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		return err
 	}
 	e.logger.Info(b.Describe())
+	if v, ok := e.lookupEnv("PROFILE_URL"); !ok || v == "" {
+		if err := e.startProfileService(c.Float64(flagProfileFail)); err != nil {
+			return err
+		}
+	}
 	if withDemo {
 		ctx, cancel := context.WithCancel(context.Background())
 		e.stopDemo, e.demoDone = cancel, make(chan struct{})
@@ -108,8 +153,27 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 	return nil
 }
 
+// startProfileService stands in for the user-profile HTTP service that the
+// main job enriches events from, failing some requests like a real
+// dependency under load does.
+func (e *embeddedEnv) startProfileService(failRate float64) error {
+	url, _, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailRate: failRate})
+	if err != nil {
+		return fmt.Errorf("starting the local profile service: %w", err)
+	}
+	e.stopProfile = stop
+	if err := e.setEnv("PROFILE_URL", url); err != nil {
+		return err
+	}
+	e.logger.Info("local profile service for enrichment", "url", url, "fail_rate", failRate, "real_service", "set PROFILE_URL")
+	return nil
+}
+
 // stop ends the demo before the broker, so its last writes are not errors.
 func (e *embeddedEnv) stop() {
+	if e.stopProfile != nil {
+		e.stopProfile()
+	}
 	if e.stopDemo != nil {
 		e.stopDemo()
 		<-e.demoDone

@@ -16,27 +16,39 @@ import (
 	_ "github.com/redpanda-data/connect/v4/public/components/kafka"
 	_ "github.com/redpanda-data/connect/v4/public/components/prometheus"
 
+	"github.com/streamkit/pipeline/plugins/dlq"
+	_ "github.com/streamkit/pipeline/plugins/retry"
+	_ "github.com/streamkit/pipeline/plugins/validate"
 	_ "github.com/streamkit/pipeline/plugins/window"
 )
 
 // loopbackHTTP keeps the HTTP server (metrics, /ready, the live page) off
-// the network unless a config asks for it: a demo must not open a port to
-// everyone on the LAN.
+// the network unless a config or PIPELINE_HTTP_ADDRESS asks for it: a demo
+// must not open a port to everyone on the LAN.
 const loopbackHTTP = "127.0.0.1:4195"
+
+func httpAddress() string {
+	if v := os.Getenv("PIPELINE_HTTP_ADDRESS"); v != "" {
+		return v
+	}
+	return loopbackHTTP
+}
 
 func main() {
 	env := newEmbeddedEnv()
 	code, err := service.RunCLIToCode(context.Background(),
+		service.CLIOptSetArgs(expandDemo(os.Args)...),
 		service.CLIOptSetBinaryName("pipeline"),
 		service.CLIOptSetProductName("pipeline"),
 		service.CLIOptSetVersion(version()),
 		service.CLIOptSetMainSchemaFrom(func() *service.ConfigSchema {
 			s := service.GlobalEnvironment().FullConfigSchema(version())
-			s.SetFieldDefault(loopbackHTTP, "http", "address")
+			s.SetFieldDefault(httpAddress(), "http", "address")
 			return s
 		}),
 		service.CLIOptCustomRunFlags(embeddedFlags(), env.startForRun),
 		service.CLIOptAddCommand(brokerCommand()),
+		service.CLIOptAddCommand(dlq.CLICommand()),
 	)
 	env.stop()
 	if err != nil {

@@ -86,8 +86,12 @@ func queued(b *windowBuffer) int {
 	return len(b.queue)
 }
 
+// basicYAML turns the startup grace off: these tests are about closing by
+// event time and acks with a clock that only moves when told to (the grace
+// has its own test, TestBufferStartupGraceCountsBacklogOfEveryPartition).
 const basicYAML = `
 timestamp_field: ts
+startup_grace: 0s
 windows:
   - name: w10
     size: 10s
@@ -175,6 +179,7 @@ func TestBufferPassThroughErroredLateAndInvalid(t *testing.T) {
 	b := newTestBuffer(t, `
 timestamp_field: ts
 allowed_lateness: 2s
+startup_grace: 0s
 windows:
   - name: w10
     size: 10s
@@ -330,9 +335,12 @@ func reader(b *windowBuffer, got *[]string, mu *sync.Mutex) chan struct{} {
 func TestBufferBackPressureDoesNotDeadlock(t *testing.T) {
 	// Normal case: the blocked event's own timestamp closes the full window.
 	clk := &fakeClock{now: time.Unix(0, at(0))}
+	// The clock never moves here, so the startup grace (which only ends by
+	// wall clock) is off.
 	b := newTestBuffer(t, `
 timestamp_field: ts
 max_open_windows: 2
+startup_grace: 0s
 windows: [ { name: w, size: 10s, key_field: k } ]
 `, clk)
 	var mu sync.Mutex
@@ -457,11 +465,13 @@ window:
 	if err := s.Run(ctx); err != nil {
 		t.Fatal(err, got)
 	}
+	// Errored and late events pass through at once; windows close only once
+	// the startup grace (idle_timeout, 300ms, here) has passed.
 	want := []string{
 		"error:validation",
+		"error:late",
 		`{"key":"u1","window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T00:00:10Z","events":2,"pages":2}`,
 		`{"key":"u2","window_start":"2024-01-01T00:00:00Z","window_end":"2024-01-01T00:00:10Z","events":1,"pages":1}`,
-		"error:late",
 		`{"key":"u1","window_start":"2024-01-01T00:00:10Z","window_end":"2024-01-01T00:00:20Z","events":2,"pages":1}`,
 	}
 	if len(got) != len(want) {

@@ -41,6 +41,10 @@ type valueSource struct {
 	mapping *bloblang.Executor
 }
 
+// defaultStartupGrace is startup_grace when unset and idle_timeout is off
+// or longer.
+const defaultStartupGrace = 5 * time.Second
+
 func duration(conf *service.ParsedConfig, name, path string) (int64, error) {
 	s, err := conf.FieldString(name)
 	if err != nil {
@@ -67,6 +71,22 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 	}
 	if o.engine.IdleTimeout, err = duration(conf, fIdleTimeout, fIdleTimeout); err != nil {
 		return nil, err
+	}
+	if o.engine.StartupGrace, err = duration(conf, fStartupGrace, fStartupGrace); err != nil {
+		return nil, err
+	}
+	if g, _ := conf.FieldString(fStartupGrace); g == "" {
+		// A partition that has not delivered yet is treated like one idle
+		// since the start: with idle_timeout it stops holding the watermark
+		// after idle_timeout, as a silent partition would. The 5s cap keeps
+		// a long idle_timeout (chosen for partitions that go quiet) from
+		// delaying every window after every restart; Kafka fetches all
+		// assigned partitions concurrently, so a backlog shows up in well
+		// under a second.
+		o.engine.StartupGrace = int64(defaultStartupGrace)
+		if o.engine.IdleTimeout > 0 {
+			o.engine.StartupGrace = min(o.engine.StartupGrace, o.engine.IdleTimeout)
+		}
 	}
 	late, err := conf.FieldString(fLate)
 	if err != nil {
@@ -116,8 +136,12 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 		return nil, errors.New("field " + err.Error())
 	}
 
-	// The ticker drives idle detection, update emissions and the lag gauge.
+	// The ticker drives the end of the startup grace, idle detection,
+	// update emissions and the lag gauge.
 	o.tickPeriod = time.Second
+	if o.engine.StartupGrace > 0 {
+		o.tickPeriod = min(o.tickPeriod, max(time.Duration(o.engine.StartupGrace)/4, 10*time.Millisecond))
+	}
 	if o.engine.IdleTimeout > 0 {
 		o.tickPeriod = min(o.tickPeriod, max(time.Duration(o.engine.IdleTimeout)/4, 10*time.Millisecond))
 	}

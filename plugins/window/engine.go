@@ -57,7 +57,11 @@ type Config struct {
 	AllowedLateness int64
 	IdleTimeout     int64 // 0: off; the output is then a pure function of the input
 	MaxFutureSkew   int64 // 0: off
-	Windows         []WindowSpec
+	// StartupGrace holds the stage watermark for this long (wall clock)
+	// after the first event, so every partition with a backlog registers
+	// before windows close. 0: off (no wall-clock dependence at all).
+	StartupGrace int64
+	Windows      []WindowSpec
 }
 
 // Validate reports the first invalid setting, naming the field.
@@ -70,6 +74,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxFutureSkew < 0 {
 		return errors.New("max_future_skew: must not be negative")
+	}
+	if c.StartupGrace < 0 {
+		return errors.New("startup_grace: must not be negative")
 	}
 	if len(c.Windows) == 0 {
 		return errors.New("windows: at least one window is required")
@@ -155,7 +162,7 @@ type LateInfo struct {
 	Window     string
 	Start, End int64
 	LateBy     int64 // watermark - (end + allowed_lateness), ns, >= 0
-	Watermark  int64
+	Watermark  int64 // the watermark the event was judged against (see Add)
 }
 
 // Outcome reports what Add did with an event.
@@ -199,7 +206,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, wm: newWatermarks(cfg.IdleTimeout)}
+	e := &Engine{cfg: cfg, wm: newWatermarks(cfg.IdleTimeout, cfg.StartupGrace)}
 	for i := range cfg.Windows {
 		w := &e.cfg.Windows[i]
 		if w.Kind == Session {
@@ -227,7 +234,7 @@ func (e *Engine) Add(ev *Event, now int64) Outcome {
 	e.Observe(ev, now)
 	e.seq++
 	var out Outcome
-	wm := e.wm.stage
+	wm := max(e.wm.stage, e.wm.part(ev.Partition))
 	for i, op := range e.ops {
 		if i >= len(ev.Inputs) || ev.Inputs[i].Skip {
 			continue
@@ -257,8 +264,8 @@ func (e *Engine) Observe(ev *Event, now int64) {
 	}
 }
 
-// Tick lets wall-clock time pass: idle partitions follow the clock and
-// `updates` windows emit their running aggregates every emit_interval.
+// Tick lets wall-clock time pass: the startup grace ends, idle partitions
+// follow the clock and `updates` windows emit their running aggregates every emit_interval.
 func (e *Engine) Tick(now int64) {
 	if e.wm.tick(now) {
 		e.advance(e.wm.stage)

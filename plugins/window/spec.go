@@ -9,6 +9,7 @@ const (
 	fAllowedLateness = "allowed_lateness"
 	fMaxFutureSkew   = "max_future_skew"
 	fIdleTimeout     = "idle_timeout"
+	fStartupGrace    = "startup_grace"
 	fLate            = "late"
 	fMaxOpen         = "max_open_windows"
 	fEndOfInput      = "end_of_input"
@@ -64,6 +65,7 @@ root = [
   if this.allowed_lateness.or("").apply("dur") < 0 { "field allowed_lateness: invalid duration" } else { null },
   if this.idle_timeout.or("").apply("dur") < 0 { "field idle_timeout: invalid duration" } else { null },
   if this.max_future_skew.or("").apply("dur") < 0 { "field max_future_skew: invalid duration" } else { null },
+  if this.startup_grace.or("").apply("dur") < 0 { "field startup_grace: invalid duration" } else { null },
   if this.windows.or([]).length() == 0 { "field windows: at least one window is required" } else { null },
 ].concat(this.windows.or([]).enumerated().map_each(e -> e.apply("win")).flatten()).filter(x -> x != null)
 `
@@ -145,14 +147,17 @@ func bufferSpec() *service.ConfigSpec {
 				Description("Fast path: dotted JSON path of the event time read from the raw bytes (same formats as `timestamp`). Mutually exclusive with `timestamp`.").
 				Default("").Example("timestamp"),
 			service.NewStringField(fAllowedLateness).
-				Description("A window [start, end) closes when the watermark reaches end + allowed_lateness. Events up to this much out of order are still counted.").
+				Description("A window [start, end) closes when the stage watermark reaches end + allowed_lateness. Events up to this much behind the newest event of their own partition are still counted; events further behind, or whose windows have closed, are late.").
 				Default("0s").Example("5s"),
 			service.NewStringField(fMaxFutureSkew).
 				Description("Events stamped more than this ahead of the wall clock are errors (`error_class: validation`), so one bad producer clock cannot push the watermark forward and close every window early. `0s` disables the check.").
 				Default("10m"),
 			service.NewStringField(fIdleTimeout).
-				Description("Opt-in. When a partition (or the single stream) receives no events for this long by wall clock it is idle: it no longer holds the stage watermark back, and when every partition is idle the watermark follows the wall clock so the last windows close. Empty: off, and the output is a pure function of the input (replays give identical results).").
+				Description("Opt-in. When a partition (or the single stream) receives no events for this long by wall clock it is idle: it no longer holds the stage watermark back, and when every partition is idle the watermark follows the wall clock so the last windows close. Empty: off; then, apart from `startup_grace`, the wall clock plays no part (see Watermarks and closing). Set it with bounded inputs (see Nothing is lost).").
 				Default("").Example("1m"),
+			service.NewStringField(fStartupGrace).
+				Description("Wall-clock time after the first event during which the stage watermark is held, so every partition with a backlog registers before any window closes (partitions the buffer has not heard from yet could still deliver older events). Without it, after a start or restart with a backlog on several partitions the first partition to deliver alone would move the watermark and the others' older events would be late. Events are still judged against their own partition's watermark meanwhile, so the grace delays closing, it does not change which events count. Empty (default): `5s`, or `idle_timeout` if that is shorter (a partition silent since the start is treated like an idle one). `0s` disables it. See Watermarks and closing.").
+				Default("").Example("0s").Example("30s"),
 			service.NewStringEnumField(fLate, "error", "drop").
 				Description("What happens to an event whose windows have all closed. `error` (default): it passes through with an error and metadata `window_late: true`, `error_class: late`, so a `switch` output can route it to a late/DLQ topic. `drop`: acked and dropped, counted in `window_dropped_late`.").
 				Default("error"),
@@ -160,7 +165,7 @@ func bufferSpec() *service.ConfigSpec {
 				Description("Maximum open (window, key) states over all windows (hopping panes and sessions count individually) plus emissions waiting to be read. At the limit WriteBatch blocks (back-pressure) instead of dropping; see the description for how the stage avoids deadlock.").
 				Default(1000000),
 			service.NewStringEnumField(fEndOfInput, "flush", "nack").
-				Description("What to do with windows still open when Benthos signals end of input. `flush`: emit them. `nack`: nack their inputs so they are re-consumed on restart. Note that Benthos inputs wait for every message to be acknowledged before signalling end of input, and this buffer acknowledges inputs only when their windows close, so with a bounded input set `idle_timeout` (the last windows then close that long after the input stops).").
+				Description("What to do with windows still open when Benthos signals end of input. `flush`: emit them. `nack`: nack their inputs so they are re-consumed on restart. Benthos inputs wait for every message to be acknowledged before signalling end of input, and this buffer acknowledges inputs only when their windows close, so a bounded input never gets here with windows open unless they are closed otherwise: set `idle_timeout` for bounded inputs (the last windows then close that long after the input stops).").
 				Default("flush").Advanced(),
 			service.NewObjectListField(fWindows, windowFields()...).
 				Description("Window definitions; every event is offered to each one (subject to its `check`)."),
@@ -177,7 +182,11 @@ Windows are computed in event time. Each event's timestamp comes from ` + "`time
 
 Every input partition (metadata ` + "`kafka_topic`" + ` + ` + "`kafka_partition`" + `; one stream if absent) has a watermark: the highest event time it has delivered. The stage watermark is the minimum over partitions that are not idle and never goes backwards. A window ` + "`[start, end)`" + ` closes, and its aggregates are emitted, once the stage watermark reaches ` + "`end + allowed_lateness`" + `. Windows are aligned to the UTC epoch (plus ` + "`offset`" + `).
 
-Without ` + "`idle_timeout`" + ` windows close only when newer events arrive, so the output is a pure function of the input. With it, a partition quiet for that long stops holding the watermark back, and if all partitions are quiet the watermark follows the wall clock so the last windows close. Events further than ` + "`max_future_skew`" + ` ahead of the wall clock are rejected as errors.
+An event is late when its windows have closed, or when it is more than ` + "`allowed_lateness`" + ` behind its own partition's watermark. For a partition that is never idle the stage watermark (a minimum that includes it) never exceeds its own, so whether its events count depends only on the order of that partition, not on how partitions interleave or how fast they are consumed.
+
+The buffer learns about a partition only when it delivers. So that a start or restart with a backlog on several partitions does not let the first partition to deliver move the watermark alone (closing windows the others' older events belong to), the stage watermark is held for ` + "`startup_grace`" + ` of wall-clock time after the first event: nothing closes meanwhile, while events are still judged against their own partition's watermark. Kafka fetches all assigned partitions at once, so they all register well within the default. A partition first seen later, typically one assigned by a rebalance, holds the stage watermark back from its first event on (windows stay open until it catches up), but its events for windows this instance has already closed are late: the watermark cannot go backwards. Its replay starts at its committed offset, i.e. at the oldest event of a window that was open at the previous owner, so with instances that consume in step (stage watermarks within ` + "`allowed_lateness`" + ` of each other) nothing is late; a lagging partition handed to an instance that is ahead sends its older events to the late route (not lost: they can be replayed from there).
+
+Without ` + "`idle_timeout`" + ` the wall clock plays no other part (besides ` + "`max_future_skew`" + `): with ` + "`startup_grace: 0s`" + ` the output is a pure function of the input sequence; with a grace it is a pure function of the input sequence and of the point in it where the grace ended, and if every partition delivered before that point, tumbling window results and which events are late (tumbling, hopping) are the same wherever that point falls. With ` + "`idle_timeout`" + `, a partition quiet for that long stops holding the watermark back, and if all partitions are quiet the watermark follows the wall clock so the last windows close. Events further than ` + "`max_future_skew`" + ` ahead of the wall clock are rejected as errors.
 
 == Late, errored and other messages
 
@@ -185,13 +194,17 @@ An event whose windows have all closed is late (for hopping windows an event sti
 
 == Emissions
 
-Each closed (window, key) becomes one JSON message: the key (field ` + "`key_name`" + `), ` + "`window_start`, `window_end`" + ` (RFC 3339, UTC) and the named aggregates. Metadata: ` + "`window_name`, `window_type`, `window_key`, `window_start`, `window_end`, `window_events`, `window_emit` (`final` or `update`) and `window_id`" + ` = ` + "`key|start|end`" + `, deterministic across replays: use it as the Kafka message key of a compacted topic so replays overwrite rather than duplicate. When several windows share a topic, key by ` + "`${! meta(\"window_name\") }|${! meta(\"window_id\") }`" + `. All emissions of one closing window form one batch.
+Each closed (window, key) becomes one JSON message: the key (field ` + "`key_name`" + `), ` + "`window_start`, `window_end`" + ` (RFC 3339, UTC) and the named aggregates. Metadata: ` + "`window_name`, `window_type`, `window_key`, `window_start`, `window_end`, `window_events`, `window_emit` (`final` or `update`) and `window_id`" + ` = ` + "`key|start|end`" + `, deterministic across replays: use it as the Kafka message key so a replayed window lands on the same key (see Delivery guarantees for how to keep the right record). When several windows share a topic, key by ` + "`${! meta(\"window_name\") }|${! meta(\"window_id\") }`" + `. All emissions of one closing window form one batch.
 
 == Nothing is lost
 
 An input message is acknowledged only after every window it contributed to has been emitted and acknowledged by the output (reference-counted across hopping windows and window definitions); a failed emission nacks its inputs. When the buffer is closed (shutdown) the inputs of open windows are nacked so they are consumed again on restart.
 
-Benthos inputs wait for all their messages to be acknowledged before they signal end of input or finish a graceful shutdown. Because inputs are held by open windows, a bounded input (file, generate with count, a finite replay) only completes once its windows close: set ` + "`idle_timeout`" + ` so they close that long after the input stops. A graceful shutdown of an unbounded input either waits for the same, or for the shutdown timeout after which the buffer is closed and the open windows' inputs are nacked. Consequently the input must allow many unacknowledged messages: with ` + "`redpanda`" + ` use ` + "`unordered_processing: { enabled: true, checkpoint_limit: N }`" + ` with N above the number of messages per partition that arrive within ` + "`size + allowed_lateness`" + ` (or the session length).
+Benthos inputs wait for all their messages to be acknowledged before they signal end of input or finish a graceful shutdown. Because inputs are held by open windows, a bounded input (file, generate with count, a finite replay) only completes once its windows close, and ` + "`end_of_input: flush`" + ` only applies to what is still open then: set ` + "`idle_timeout`" + ` for bounded inputs, so the last windows close that long after the input stops (without it, and without newer events, they never close and the stream never ends). A graceful shutdown of an unbounded input either waits for the same, or for the shutdown timeout after which the buffer is closed and the open windows' inputs are nacked. Consequently the input must allow many unacknowledged messages: with ` + "`redpanda`" + ` use ` + "`unordered_processing: { enabled: true, checkpoint_limit: N }`" + ` with N above the number of messages per partition that arrive within ` + "`size + allowed_lateness`" + ` (or the session length).
+
+== Delivery guarantees
+
+At least once, per window. A crash (or a nack) makes the input replay from its committed offset, which for ` + "`redpanda`" + ` is per partition the lowest unacknowledged message, i.e. the oldest event of a window that was still open. Windows that were open are then emitted in full, but events after that offset that belong to windows already emitted before the crash are replayed too, without the earlier events of the same windows, which were acknowledged and are not replayed. Such a window is emitted again with only part of its events: under the same ` + "`window_id`" + ` for tumbling and hopping windows (hopping windows overlapping the replay start are always affected, tumbling windows when an out-of-order event straddles the offset), and for sessions as an additional session of the same key that overlaps the original one (later start, usually the same end). A buffer cannot avoid this: it does not see acknowledged offsets, and holding the acknowledgements of emitted windows back until no open window interleaves with them could postpone every commit forever on a disordered stream. A compacted topic keeps the latest record per key, which may be such a partial re-emission. Consumers that need exact results keep, per ` + "`window_id`" + `, the record with the largest ` + "`window_events`" + ` (a count aggregate carries the same number in the body), and for sessions, among overlapping sessions of one key, the one with the most events. Duplicates are otherwise identical re-emissions of the same window.
 
 == Back-pressure
 

@@ -16,15 +16,36 @@ type partition struct {
 // the stage watermark: the minimum over partitions that are not idle, so one
 // slow partition holds windows open rather than having its events declared
 // late. The stage watermark never goes backwards.
+//
+// The buffer cannot know which partitions are assigned until they deliver,
+// and after a (re)start with a backlog the first partition to deliver would
+// otherwise move the stage watermark alone and close windows that the other
+// partitions' older backlog still belongs to. So the stage watermark is held
+// for `grace` of wall-clock time after the first event: partitions that have
+// not delivered yet are treated like partitions that might still deliver old
+// events, and every partition whose fetch starts with the others registers
+// before anything closes.
 type watermarks struct {
 	parts       []partition
 	rawMin      int64 // min over active partitions at the last recompute
 	stage       int64
 	idleTimeout int64 // 0: partitions never go idle (output is a pure function of input)
+	grace       int64 // startup grace; 0: off
+	graceEnd    int64 // wall clock at which the grace ends; valid once started
+	started     bool  // an event was seen (graceEnd is set)
+	holding     bool  // the grace is running: the stage watermark is held
 }
 
-func newWatermarks(idleTimeout int64) *watermarks {
-	return &watermarks{rawMin: NoWatermark, stage: NoWatermark, idleTimeout: idleTimeout}
+func newWatermarks(idleTimeout, grace int64) *watermarks {
+	return &watermarks{rawMin: NoWatermark, stage: NoWatermark, idleTimeout: idleTimeout, grace: grace, holding: grace > 0}
+}
+
+// part is partition p's own watermark (NoWatermark if it never delivered).
+func (w *watermarks) part(p int) int64 {
+	if p < len(w.parts) {
+		return w.parts[p].max
+	}
+	return NoWatermark
 }
 
 // observe records an event and reports whether the stage watermark advanced.
@@ -38,6 +59,18 @@ func (w *watermarks) observe(p int, t, now int64) bool {
 	pt.lastSeen = now
 	wasIdle := pt.idle
 	pt.idle = false
+	if !w.started {
+		w.started = true
+		w.graceEnd = now + w.grace
+	}
+	if w.holding {
+		pt.max = max(pt.max, t)
+		if now < w.graceEnd {
+			return false
+		}
+		w.holding = false
+		return w.recompute(now)
+	}
 	if t <= pt.max && !wasIdle && !fresh {
 		return false
 	}
@@ -54,8 +87,18 @@ func (w *watermarks) observe(p int, t, now int64) bool {
 	return false
 }
 
-// tick marks partitions idle by wall clock and lets idle ones follow it.
+// tick ends the startup grace, marks partitions idle by wall clock and lets
+// idle ones follow it.
 func (w *watermarks) tick(now int64) bool {
+	if w.holding {
+		if !w.started || now < w.graceEnd {
+			return false
+		}
+		w.holding = false
+		if w.idleTimeout <= 0 {
+			return w.recompute(now)
+		}
+	}
 	if w.idleTimeout <= 0 || len(w.parts) == 0 {
 		return false
 	}

@@ -13,7 +13,9 @@ import (
 func Produce(t testing.TB, addr, topic string, recs ...*kgo.Record) {
 	t.Helper()
 	cl := newClient(t, addr, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond),
-		kgo.MaxBufferedRecords(1<<20))
+		kgo.MaxBufferedRecords(1<<20),
+		// Room for the > 1 MB records of the bad-input corpus.
+		kgo.ProducerBatchMaxBytes(2<<20))
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

@@ -2,7 +2,9 @@
 callback and flush(), then a Consumer in a group reading from the earliest
 offset. Prints one JSON line with what it saw, for the Go test to assert.
 
-usage: confluent_client.py BROKERS IN_TOPIC OUT_TOPIC N
+usage: confluent_client.py BROKERS IN_TOPIC OUT_TOPIC N EXPECT
+
+N events go to IN_TOPIC; the consumer reads EXPECT records from OUT_TOPIC.
 """
 import json
 import sys
@@ -10,7 +12,7 @@ import time
 
 from confluent_kafka import Consumer, Producer
 
-brokers, in_topic, out_topic, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+brokers, in_topic, out_topic, n, expect = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 delivered, failed = [], []
 
 
@@ -43,7 +45,7 @@ consumer = Consumer({
 consumer.subscribe([out_topic])
 received = []
 deadline = time.time() + 60
-while len(received) < n and time.time() < deadline:
+while len(received) < expect and time.time() < deadline:
     msg = consumer.poll(1.0)
     if msg is None:
         continue

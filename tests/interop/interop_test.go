@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +25,10 @@ func startPipeline(t *testing.T) string {
 	t.Helper()
 	port := harness.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	p := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS=", "PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t)},
+	// Windows close 1s after the input goes quiet; the profile service
+	// never fails, so counts are exact.
+	p := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS=", "PROFILE_URL=", "PIPELINE_PROFILE_FAIL_RATE=0",
+		"WINDOW_IDLE_TIMEOUT=1s", "PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t)},
 		"--broker-port", fmt.Sprint(port), "--in-memory", "--demo=false",
 		"-c", filepath.Join(harness.RepoRoot(), "configs", "clickstream.yaml"))
 	p.WaitForOutput(t, "embedded Kafka broker listening on "+addr, 30*time.Second)
@@ -83,47 +85,61 @@ func TestKcatProducesAndReads(t *testing.T) {
 		t.Fatalf("kcat read %d records with header source=kcat from clickstream, want 6:\n%s", n, hdrs)
 	}
 
+	// Two users in one 10s window: a window result and a session each.
 	var lines []string
 	deadline := time.Now().Add(30 * time.Second)
-	for len(lines) < 6 && time.Now().Before(deadline) {
-		out := run(t, 30*time.Second, "", "kcat", "-C", "-b", addr, "-t", "clickstream-events", "-o", "beginning", "-e", "-q", "-f", "%k|%s\n")
+	for len(lines) < 4 && time.Now().Before(deadline) {
+		out := run(t, 30*time.Second, "", "kcat", "-C", "-b", addr, "-t", "user_stats", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n")
 		lines = nonEmpty(out)
-		if len(lines) < 6 {
+		if len(lines) < 4 {
 			time.Sleep(300 * time.Millisecond)
 		}
 	}
-	if len(lines) != 6 {
-		t.Fatalf("kcat read %d records from clickstream-events, want 6: %q", len(lines), lines)
+	if len(lines) != 4 {
+		t.Fatalf("kcat read %d records from user_stats, want 4: %q", len(lines), lines)
 	}
+	counted := map[string]int{}
 	for _, l := range lines {
-		key, val, _ := strings.Cut(l, "|")
-		var e struct {
-			UserID    string `json:"user_id"`
-			EventType string `json:"event_type"`
-		}
-		if err := json.Unmarshal([]byte(val), &e); err != nil {
+		key, val, _ := strings.Cut(l, "\t")
+		var w windowResult
+		if err := json.Unmarshal([]byte(val), &w); err != nil {
 			t.Fatalf("output %q is not JSON: %v", val, err)
 		}
-		if e.UserID != key || e.EventType != "purchase" {
-			t.Errorf("record key %q value %s: want key = user_id and event_type purchase", key, val)
+		if !strings.HasPrefix(key, w.UserID+"|") {
+			t.Errorf("record key %q is not the window id of %s", key, val)
+		}
+		if w.Window == "user_10s" {
+			counted[w.UserID] += w.Events
 		}
 	}
+	if counted["kcat-user-0"] != 3 || counted["kcat-user-1"] != 3 {
+		t.Fatalf("window counts %v, want 3 events per user", counted)
+	}
+}
+
+// windowResult is the part of a user_stats record the clients check.
+type windowResult struct {
+	UserID string `json:"user_id"`
+	Window string `json:"window"`
+	Events int    `json:"events"`
 }
 
 type clientResult struct {
 	Delivered int      `json:"delivered"`
 	Failed    []string `json:"failed"`
 	Received  []struct {
-		Key   string         `json:"key"`
-		Value map[string]any `json:"value"`
+		Key   string       `json:"key"`
+		Value windowResult `json:"value"`
 	} `json:"received"`
 }
 
-func runPythonClient(t *testing.T, script string, n int) clientResult {
+// runPythonClient produces n events with the script and reads expect
+// records of user_stats back with it.
+func runPythonClient(t *testing.T, script string, n, expect int) clientResult {
 	t.Helper()
 	need(t, python)
 	addr := startPipeline(t)
-	out := run(t, 120*time.Second, "", python, script, addr, "clickstream", "clickstream-events", fmt.Sprint(n))
+	out := run(t, 120*time.Second, "", python, script, addr, "clickstream", "user_stats", fmt.Sprint(n), fmt.Sprint(expect))
 	var res clientResult
 	if err := json.Unmarshal([]byte(lastLine(out)), &res); err != nil {
 		t.Fatalf("%s printed %q: %v", script, out, err)
@@ -131,47 +147,38 @@ func runPythonClient(t *testing.T, script string, n int) clientResult {
 	if res.Delivered != n || len(res.Failed) != 0 {
 		t.Fatalf("%s delivered %d of %d, failures %v", script, res.Delivered, n, res.Failed)
 	}
-	if len(res.Received) != n {
-		t.Fatalf("%s received %d of %d from clickstream-events", script, len(res.Received), n)
+	if len(res.Received) != expect {
+		t.Fatalf("%s received %d of %d records from user_stats", script, len(res.Received), expect)
 	}
 	return res
 }
 
 func TestConfluentKafkaClient(t *testing.T) {
-	res := runPythonClient(t, "confluent_client.py", 9)
-	var pages []string
-	for _, r := range res.Received {
-		if r.Value["user_id"] != r.Key || r.Value["event_type"] != "click" {
-			t.Errorf("record key %q value %v", r.Key, r.Value)
-		}
-		pages = append(pages, r.Value["metadata"].(map[string]any)["page"].(string))
-	}
-	assertPages(t, pages, "/p/", 9)
+	// 9 events of 3 users in one 10s window: 3 window results, 3 sessions.
+	res := runPythonClient(t, "confluent_client.py", 9, 6)
+	assertCounts(t, res, map[string]int{"py-user-0": 3, "py-user-1": 3, "py-user-2": 3})
 }
 
 func TestKafkaPythonClient(t *testing.T) {
-	res := runPythonClient(t, "kafka_python_client.py", 8)
-	var pages []string
-	for _, r := range res.Received {
-		if r.Value["user_id"] != r.Key || r.Value["event_type"] != "scroll" {
-			t.Errorf("record key %q value %v", r.Key, r.Value)
-		}
-		pages = append(pages, r.Value["metadata"].(map[string]any)["page"].(string))
-	}
-	assertPages(t, pages, "/k/", 8)
+	res := runPythonClient(t, "kafka_python_client.py", 8, 4)
+	assertCounts(t, res, map[string]int{"kp-user-0": 4, "kp-user-1": 4})
 }
 
-// assertPages checks every produced event came out exactly once.
-func assertPages(t *testing.T, pages []string, prefix string, n int) {
+// assertCounts checks the 10s windows counted every produced event once and
+// are keyed by their window id.
+func assertCounts(t *testing.T, res clientResult, want map[string]int) {
 	t.Helper()
-	var want []string
-	for i := 0; i < n; i++ {
-		want = append(want, fmt.Sprintf("%s%d", prefix, i))
+	got := map[string]int{}
+	for _, r := range res.Received {
+		if !strings.HasPrefix(r.Key, r.Value.UserID+"|") {
+			t.Errorf("record key %q is not the window id of user %s", r.Key, r.Value.UserID)
+		}
+		if r.Value.Window == "user_10s" {
+			got[r.Value.UserID] += r.Value.Events
+		}
 	}
-	sort.Strings(pages)
-	sort.Strings(want)
-	if strings.Join(pages, ",") != strings.Join(want, ",") {
-		t.Fatalf("pages %v, want %v", pages, want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events per user %v, want %v", got, want)
 	}
 }
 

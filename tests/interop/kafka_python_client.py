@@ -2,14 +2,16 @@
 KafkaProducer with value_serializer=json.dumps, then a KafkaConsumer with a
 value_deserializer. Prints one JSON line with what it saw.
 
-usage: kafka_python_client.py BROKERS IN_TOPIC OUT_TOPIC N
+usage: kafka_python_client.py BROKERS IN_TOPIC OUT_TOPIC N EXPECT
+
+N events go to IN_TOPIC; the consumer reads EXPECT records from OUT_TOPIC.
 """
 import json
 import sys
 
 from kafka import KafkaConsumer, KafkaProducer
 
-brokers, in_topic, out_topic, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+brokers, in_topic, out_topic, n, expect = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 
 producer = KafkaProducer(
     bootstrap_servers=brokers,
@@ -42,7 +44,7 @@ consumer = KafkaConsumer(
 received = []
 for msg in consumer:
     received.append({"key": msg.key, "value": msg.value})
-    if len(received) >= n:
+    if len(received) >= expect:
         break
 consumer.close()
 print(json.dumps({"delivered": acked, "failed": [], "received": received}))

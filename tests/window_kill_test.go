@@ -1,0 +1,201 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamkit/pipeline/tests/harness"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestWindowKillMidWindowLosesNothing is the crash test of the window
+// buffer's ack rule: an input is acked only after every window it fed was
+// emitted and acked, so a SIGKILL with windows open loses nothing; the open
+// windows' inputs are consumed again after the restart.
+//
+// A separate `pipeline broker` keeps the records and committed offsets; its
+// clickstream topic has 3 partitions. Events for six users, two per
+// partition, span four 10 s windows A..D of user_stats.yaml (5 s
+// lateness), each partition in event-time order. Both starts find a backlog
+// on all three partitions, which the window stage's startup grace must
+// count in full instead of letting the first partition to deliver move the
+// watermark alone. The first run (idle_timeout 1h, so windows close only by
+// event time) emits A and B and commits their offsets; C and D are open
+// when it is killed. The restarted pipeline (idle_timeout 2s) replays C and
+// D from the committed offsets and gets the rest of them. The output topic,
+// de-duplicated as the buffer's docs tell consumers to (per window id the
+// record with the most events), must hold exactly the produced events per
+// (user, window), and nothing may go to the late or DLQ topics. Both runs
+// use the same PIPELINE_INSTANCE_ID (static membership), so the restart
+// does not wait a session timeout for the killed member to expire.
+func TestWindowKillMidWindowLosesNothing(t *testing.T) {
+	port := harness.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	broker := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS="},
+		"broker", "--broker-port", fmt.Sprint(port), "--data-dir", filepath.Join(t.TempDir(), "data"))
+	broker.WaitForOutput(t, "embedded Kafka broker listening on "+addr, 30*time.Second)
+
+	// Windows end in the past so the last ones close as soon as the
+	// restarted pipeline goes idle; every timestamp is <= now.
+	w := time.Now().UTC().Truncate(10 * time.Second)
+	win := func(i int) time.Time { return w.Add(time.Duration(i-4) * 10 * time.Second) } // A=0 .. D=3
+	const partitions = 3
+	users := []string{"u0", "u1", "u2", "u3", "u4", "u5"} // u<i> on partition i%3
+	want := map[string]int{}                              // window id -> events
+	var phase1, phase2 []*kgo.Record
+	add := func(to *[]*kgo.Record, window int, offsets ...time.Duration) {
+		for _, off := range offsets {
+			for i, u := range users {
+				r := harness.KV(u, event(u, "click", win(window).Add(off)))
+				r.Partition = int32(i % partitions)
+				*to = append(*to, r)
+				want[fmt.Sprintf("%s|%s|%s", u, win(window).Format(time.RFC3339), win(window+1).Format(time.RFC3339))]++
+			}
+		}
+	}
+	// Phase 1, in event-time order: three events per user in A, B and C,
+	// one in D. Every partition's watermark ends at D+1s, which closes A (at
+	// A+15s) and B, not C (at C+15s = D+5s).
+	for i := 0; i < 3; i++ {
+		add(&phase1, i, 1*time.Second, 4*time.Second, 7*time.Second)
+	}
+	add(&phase1, 3, 1*time.Second)
+	// Phase 2, after the restart: one more in C (3 s behind its partition,
+	// within the lateness) and two more in D.
+	add(&phase2, 2, 8*time.Second)
+	add(&phase2, 3, 4*time.Second, 7*time.Second)
+
+	produceToPartitions(t, addr, "clickstream", phase1...)
+	start := func(idle string) *harness.Process {
+		return harness.Start(t, "", []string{"KAFKA_BROKERS=" + addr, "PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t),
+			"WINDOW_IDLE_TIMEOUT=" + idle, "PIPELINE_INSTANCE_ID=user-stats-0"}, "-c", exampleConfig("user_stats"))
+	}
+	first := start("1h")
+
+	// Mid-window: A and B (12 results) are out, C and D are open.
+	closed := harness.Consume(t, addr, "user_stats", 2*len(users), 30*time.Second)
+	if len(closed) != 2*len(users) {
+		late := harness.Consume(t, addr, "user_stats-late", len(phase1), 2*time.Second)
+		t.Fatalf("first run emitted %d results within 30s, want the %d of windows A and B (%d events went to user_stats-late)", len(closed), 2*len(users), len(late))
+	}
+	for _, r := range closed {
+		if !strings.Contains(string(r.Key), "|"+win(0).Format(time.RFC3339)+"|") && !strings.Contains(string(r.Key), "|"+win(1).Format(time.RFC3339)+"|") {
+			t.Fatalf("first run emitted %s before its window could close", r.Key)
+		}
+	}
+	// Kill only once A and B's inputs are committed (6 per user), so the
+	// restart replays from the middle of every partition: the open windows'
+	// events, not the whole topic.
+	committedAB := int64(6 * len(users))
+	deadline := time.Now().Add(20 * time.Second)
+	for harness.CommittedOffsets(t, addr, "user-stats", "clickstream") < committedAB && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if got := harness.CommittedOffsets(t, addr, "user-stats", "clickstream"); got != committedAB {
+		t.Fatalf("committed offsets sum to %d before the kill, want %d (A and B acked, C and D held)", got, committedAB)
+	}
+	first.Kill()
+	killedAt := time.Now()
+
+	start("2s")
+	produceToPartitions(t, addr, "clickstream", phase2...)
+
+	// Poll the output until every window is there with its full count.
+	var best map[string]int
+	var total int
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		recs := harness.Consume(t, addr, "user_stats", 1<<20, 1500*time.Millisecond)
+		best, total = mostEventsPerWindow(t, recs)
+		if equalCounts(best, want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !equalCounts(best, want) {
+		t.Fatalf("after the restart, most events per window id:\n%s\nwant:\n%s", fmtCounts(best), fmtCounts(want))
+	}
+	produced, counted := 0, 0
+	for id, n := range want {
+		produced += n
+		counted += best[id]
+	}
+	t.Logf("produced %d events on %d partitions in %d (user, window) pairs; counted %d; %d output records, %d duplicates from the replay; all windows out %v after the kill",
+		produced, partitions, len(want), counted, total, total-len(want), time.Since(killedAt).Round(100*time.Millisecond))
+	for _, topic := range []string{"user_stats-late", "user_stats-dlq"} {
+		if got := harness.Consume(t, addr, topic, 1, time.Second); len(got) != 0 {
+			t.Fatalf("an event went to %s instead of its window: %s %v", topic, got[0].Value, got[0].Headers)
+		}
+	}
+}
+
+// produceToPartitions writes records, in order, to topic on the partition
+// each record names.
+func produceToPartitions(t *testing.T, addr, topic string, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, r := range recs {
+		r.Topic = topic
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d records to %s: %v", len(recs), topic, err)
+	}
+}
+
+// mostEventsPerWindow de-duplicates user_stats records by key (the window
+// id) the way the window buffer's docs tell consumers to: a restart can
+// re-emit a window with only the events replayed after the committed
+// offset, so per id the record with the most events (here `count`, equal
+// to window_events) is the result. It returns that count per window id and
+// the number of records.
+func mostEventsPerWindow(t *testing.T, recs []*kgo.Record) (map[string]int, int) {
+	t.Helper()
+	out := map[string]int{}
+	for _, r := range recs {
+		var v struct {
+			Timestamp string `json:"timestamp"`
+			UserID    string `json:"user_id"`
+			Count     int    `json:"count"`
+		}
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			t.Fatalf("user_stats record %s: %v", r.Value, err)
+		}
+		if !strings.HasPrefix(string(r.Key), v.UserID+"|"+v.Timestamp+"|") {
+			t.Fatalf("user_stats record key %s does not match its value %s", r.Key, r.Value)
+		}
+		out[string(r.Key)] = max(out[string(r.Key)], v.Count)
+	}
+	return out, len(recs)
+}
+
+func equalCounts(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func fmtCounts(m map[string]int) string {
+	var lines []string
+	for k, v := range m {
+		lines = append(lines, fmt.Sprintf("  %s = %d", k, v))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
