@@ -15,9 +15,12 @@ fi
 echo "== go vet ./..."
 go vet ./...
 
-echo "== go build ./cmd/pipeline"
+echo "== CGO_ENABLED=0 go build ./cmd/pipeline (static)"
 mkdir -p bin
-go build -o bin/pipeline ./cmd/pipeline
+CGO_ENABLED=0 go build -o bin/pipeline ./cmd/pipeline
+if ! file bin/pipeline | grep -q "statically linked"; then
+  echo "bin/pipeline is not statically linked:"; file bin/pipeline; exit 1
+fi
 export PIPELINE_BIN="$PWD/bin/pipeline"
 
 echo "== pipeline lint ./configs/..."

@@ -1,18 +1,118 @@
 package main
 
-// demoConfigs are the streams `pipeline demo` runs together: the main job,
-// the /track API and the live page, all on one HTTP server.
-var demoConfigs = []string{"configs/clickstream.yaml", "configs/track_api.yaml", "configs/live_view.yaml"}
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
 
-// expandDemo turns `pipeline demo [flags]` into streams mode over the demo
-// configs, so the whole product starts with one command while
-// `pipeline -c configs/clickstream.yaml` keeps running the main job alone.
-// Endpoints are not prefixed with the stream name, so the page is at / and
-// the API at /track.
-func expandDemo(args []string) []string {
-	if len(args) < 2 || args[1] != "demo" {
-		return args
+	"github.com/urfave/cli/v2"
+)
+
+// demoJob is one config the demo runs as a child `pipeline -c` process.
+type demoJob struct {
+	config string
+	env    []string // where its HTTP server listens, so the three do not clash
+}
+
+// demoJobs are the main job, the /track API and the live page. Each runs as
+// its own process because their configs carry their own http, metrics and
+// resource sections, which streams mode does not accept; all of them use the
+// one embedded broker and profile service that the demo starts.
+var demoJobs = []demoJob{
+	{config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=127.0.0.1:4195"}},
+	{config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=127.0.0.1:4196"}},
+	{config: "configs/live_view.yaml"},
+}
+
+const demoBanner = `
+pipeline demo is running:
+  live page      http://127.0.0.1:8080/            (top users per 10 s window, events per window)
+  track API      curl -s 127.0.0.1:8000/track -d '{"event_type":"click","user_id":"u1","action":"view","timestamp":"%s"}'
+  metrics        http://127.0.0.1:4195/metrics     (main job, Prometheus)
+  topics         clickstream -> user_stats, clickstream-late, clickstream-retry-1..3, clickstream-dlq
+  watch results  kcat -C -b %s -t user_stats -f '%%k  %%s\n'
+  dead letters   go run ./cmd/pipeline dlq inspect --topic clickstream-dlq
+Ctrl+C stops everything; the broker keeps its data in %s.
+`
+
+// demoCommand starts the whole product with one command: the embedded
+// broker, demo events, the profile service, and the three jobs.
+func demoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "demo",
+		Usage: "Run the whole demo: embedded broker, demo events, the main job, the /track API and the live page",
+		Description: `Starts the embedded Kafka broker with demo clickstream events and a local
+profile service, then runs configs/clickstream.yaml, configs/track_api.yaml
+and configs/live_view.yaml (from the working directory) against it. Open
+http://127.0.0.1:8080/ to watch the windows fill.`,
+		Flags: embeddedFlags(),
+		Action: func(c *cli.Context) error {
+			e := newEmbeddedEnv()
+			if err := e.start(c, c.Bool(flagDemo)); err != nil {
+				return err
+			}
+			defer e.stop()
+			return runDemoJobs(c.Context, e)
+		},
 	}
-	out := append([]string{args[0], "streams", "--prefix-stream-endpoints=false"}, args[2:]...)
-	return append(out, demoConfigs...)
+}
+
+func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	exited := make(chan error, len(demoJobs))
+	var cmds []*exec.Cmd
+	for _, j := range demoJobs {
+		if _, err := os.Stat(j.config); err != nil {
+			return fmt.Errorf("demo needs %s: run it from the repository root (%w)", j.config, err)
+		}
+		cmd := exec.Command(self, "-c", j.config)
+		cmd.Env = append(os.Environ(), j.env...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("starting %s: %w", j.config, err)
+		}
+		cmds = append(cmds, cmd)
+		go func(config string) { exited <- fmt.Errorf("%s exited: %v", config, cmd.Wait()) }(j.config)
+	}
+	fmt.Printf(demoBanner, time.Now().UTC().Format("2006-01-02T15:04:05"), e.broker.Addr(), e.broker.DataDir())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var result error
+	select {
+	case <-sig:
+	case <-ctx.Done():
+	case result = <-exited:
+	}
+	// Let each job finish its in-flight writes before the broker goes.
+	for _, cmd := range cmds {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	deadline := time.After(30 * time.Second)
+	for range len(cmds) - boolToInt(result != nil) {
+		select {
+		case <-exited:
+		case <-deadline:
+			for _, cmd := range cmds {
+				_ = cmd.Process.Kill()
+			}
+			return fmt.Errorf("demo jobs did not stop within 30s")
+		}
+	}
+	return result
+}
+
+func boolToInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -37,7 +37,6 @@ func httpAddress() string {
 func main() {
 	env := newEmbeddedEnv()
 	code, err := service.RunCLIToCode(context.Background(),
-		service.CLIOptSetArgs(expandDemo(os.Args)...),
 		service.CLIOptSetBinaryName("pipeline"),
 		service.CLIOptSetProductName("pipeline"),
 		service.CLIOptSetVersion(version()),
@@ -48,6 +47,7 @@ func main() {
 		}),
 		service.CLIOptCustomRunFlags(embeddedFlags(), env.startForRun),
 		service.CLIOptAddCommand(brokerCommand()),
+		service.CLIOptAddCommand(demoCommand()),
 		service.CLIOptAddCommand(dlq.CLICommand()),
 	)
 	env.stop()

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDemoConfigsExist(t *testing.T) {
+	for _, j := range demoJobs {
+		if _, err := os.Stat(filepath.Join("..", "..", j.config)); err != nil {
+			t.Errorf("demo config %s: %v", j.config, err)
+		}
+	}
+}
+
+func TestMentionsBrokersStartsTheBrokerOnlyForKafkaConfigs(t *testing.T) {
+	dir := t.TempDir()
+	kafka := filepath.Join(dir, "kafka.yaml")
+	plain := filepath.Join(dir, "plain.yaml")
+	_ = os.WriteFile(kafka, []byte("input:\n  redpanda:\n    seed_brokers: [ \"${KAFKA_BROKERS}\" ]\n"), 0o644)
+	_ = os.WriteFile(plain, []byte("input:\n  generate: { mapping: 'root = 1' }\n"), 0o644)
+	cases := []struct {
+		paths []string
+		want  bool
+	}{
+		{[]string{kafka}, true},
+		{[]string{plain}, false},
+		{[]string{plain, kafka}, true},
+		{nil, true}, // default config paths: the shipped configs use Kafka
+		{[]string{filepath.Join(dir, "missing.yaml")}, true},
+	}
+	for _, c := range cases {
+		if got := mentionsBrokers(c.paths); got != c.want {
+			t.Errorf("mentionsBrokers(%v) = %v, want %v", c.paths, got, c.want)
+		}
+	}
+}
