@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -21,18 +23,31 @@ type demoJob struct {
 // demoJobs are the main job, the /track API and the live page. Each runs as
 // its own process because their configs carry their own http, metrics and
 // resource sections, which streams mode does not accept; all of them use the
-// one embedded broker and profile service that the demo starts.
-var demoJobs = []demoJob{
-	{config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=127.0.0.1:4195"}},
-	{config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=127.0.0.1:4196"}},
-	{config: "configs/live_view.yaml"},
+// one embedded broker and profile service that the demo starts. The main job
+// serves metrics on PIPELINE_HTTP_ADDRESS (127.0.0.1:4195), the API on the
+// next port; TRACK_API_ADDRESS and LIVE_VIEW_ADDRESS move the API and page.
+func demoJobs() ([]demoJob, error) {
+	main := httpAddress()
+	host, port, err := net.SplitHostPort(main)
+	if err != nil {
+		return nil, fmt.Errorf("PIPELINE_HTTP_ADDRESS %q: %w", main, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("PIPELINE_HTTP_ADDRESS %q: port: %w", main, err)
+	}
+	return []demoJob{
+		{config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + main}},
+		{config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + net.JoinHostPort(host, strconv.Itoa(p+1))}},
+		{config: "configs/live_view.yaml"},
+	}, nil
 }
 
 const demoBanner = `
 pipeline demo is running:
-  live page      http://127.0.0.1:8080/            (top users per 10 s window, events per window)
-  track API      curl -s 127.0.0.1:8000/track -d '{"event_type":"click","user_id":"u1","action":"view","timestamp":"%s"}'
-  metrics        http://127.0.0.1:4195/metrics     (main job, Prometheus)
+  live page      http://%s/            (top users per 10 s window, events per window)
+  track API      curl -s %s/track -d '{"event_type":"click","user_id":"u1","action":"view","timestamp":"%s"}'
+  metrics        http://%s/metrics     (main job, Prometheus)
   topics         clickstream -> user_stats, clickstream-late, clickstream-retry-1..3, clickstream-dlq
   watch results  kcat -C -b %s -t user_stats -f '%%k  %%s\n'
   dead letters   go run ./cmd/pipeline dlq inspect --topic clickstream-dlq
@@ -66,22 +81,28 @@ func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
 	if err != nil {
 		return err
 	}
-	exited := make(chan error, len(demoJobs))
+	jobs, err := demoJobs()
+	if err != nil {
+		return err
+	}
+	exited := make(chan error, len(jobs))
 	var cmds []*exec.Cmd
-	for _, j := range demoJobs {
+	for _, j := range jobs {
 		if _, err := os.Stat(j.config); err != nil {
 			return fmt.Errorf("demo needs %s: run it from the repository root (%w)", j.config, err)
 		}
 		cmd := exec.Command(self, "-c", j.config)
 		cmd.Env = append(os.Environ(), j.env...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		dieWithParent(cmd)
 		if err := cmd.Start(); err != nil {
 			return fmt.Errorf("starting %s: %w", j.config, err)
 		}
 		cmds = append(cmds, cmd)
 		go func(config string) { exited <- fmt.Errorf("%s exited: %v", config, cmd.Wait()) }(j.config)
 	}
-	fmt.Printf(demoBanner, time.Now().UTC().Format("2006-01-02T15:04:05"), e.broker.Addr(), e.broker.DataDir())
+	fmt.Printf(demoBanner, envOr("LIVE_VIEW_ADDRESS", "127.0.0.1:8080"), envOr("TRACK_API_ADDRESS", "127.0.0.1:8000"),
+		time.Now().UTC().Format("2006-01-02T15:04:05"), httpAddress(), e.broker.Addr(), e.broker.DataDir())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -108,6 +129,13 @@ func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
 		}
 	}
 	return result
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
 }
 
 func boolToInt(b bool) int {

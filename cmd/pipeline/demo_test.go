@@ -6,8 +6,20 @@ import (
 	"testing"
 )
 
-func TestDemoConfigsExist(t *testing.T) {
-	for _, j := range demoJobs {
+func TestDemoJobsExistAndGetTheirOwnHTTPPorts(t *testing.T) {
+	t.Setenv("PIPELINE_HTTP_ADDRESS", "127.0.0.1:5000")
+	jobs, err := demoJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobs[0].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5000" || jobs[1].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5001" {
+		t.Errorf("main job env %v, API env %v", jobs[0].env, jobs[1].env)
+	}
+	t.Setenv("PIPELINE_HTTP_ADDRESS", "nonsense")
+	if _, err := demoJobs(); err == nil {
+		t.Error("a bad PIPELINE_HTTP_ADDRESS was accepted")
+	}
+	for _, j := range jobs {
 		if _, err := os.Stat(filepath.Join("..", "..", j.config)); err != nil {
 			t.Errorf("demo config %s: %v", j.config, err)
 		}

@@ -74,6 +74,9 @@ func Start(t testing.TB, dir string, env []string, args ...string) *Process {
 	cmd.Env = append(os.Environ(), env...)
 	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
+	// Its own process group, so Kill also ends any children it started
+	// (`pipeline demo` runs its jobs as child processes).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start pipeline %v: %v", args, err)
 	}
@@ -98,9 +101,10 @@ func (p *Process) Stop(t testing.TB) {
 	}
 }
 
-// Kill sends SIGKILL: the crash case, nothing gets to clean up.
+// Kill sends SIGKILL to the process and its children: the crash case,
+// nothing gets to clean up.
 func (p *Process) Kill() {
-	_ = p.cmd.Process.Kill()
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	<-p.done
 }
 

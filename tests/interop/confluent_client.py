@@ -2,17 +2,21 @@
 callback and flush(), then a Consumer in a group reading from the earliest
 offset. Prints one JSON line with what it saw, for the Go test to assert.
 
-usage: confluent_client.py BROKERS IN_TOPIC OUT_TOPIC N EXPECT
+usage: confluent_client.py BROKERS IN_TOPIC OUT_TOPIC N
 
-N events go to IN_TOPIC; the consumer reads EXPECT records from OUT_TOPIC.
+N events of three users go to IN_TOPIC, stamped now; the consumer reads the
+window results of those users from OUT_TOPIC until they count N events,
+then for 3 more seconds to catch anything counted twice.
 """
 import json
 import sys
 import time
+from datetime import datetime, timezone
 
 from confluent_kafka import Consumer, Producer
 
-brokers, in_topic, out_topic, n, expect = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+brokers, in_topic, out_topic, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+users = [f"py-user-{i}-{int(time.time())}" for i in range(3)]
 delivered, failed = [], []
 
 
@@ -25,12 +29,12 @@ def delivery_report(err, msg):
 
 producer = Producer({"bootstrap.servers": brokers})
 for i in range(n):
-    user = f"py-user-{i % 3}"
+    user = users[i % 3]
     event = {
         "event_type": "click",
         "user_id": user,
         "action": "view",
-        "timestamp": "2024-06-27T15:43:43.%06d" % i,
+        "timestamp": datetime.now(timezone.utc).isoformat(),
         "metadata": {"session_id": "s1", "page": f"/p/{i}", "item_id": "05efee91", "user_agent": "confluent"},
     }
     producer.produce(in_topic, key=user, value=json.dumps(event).encode("utf-8"), callback=delivery_report)
@@ -43,14 +47,21 @@ consumer = Consumer({
     "auto.offset.reset": "earliest",
 })
 consumer.subscribe([out_topic])
-received = []
-deadline = time.time() + 60
-while len(received) < expect and time.time() < deadline:
+received, counted, stop_at = [], 0, None
+deadline = time.time() + 90
+while time.time() < deadline and (stop_at is None or time.time() < stop_at):
     msg = consumer.poll(1.0)
     if msg is None:
         continue
     if msg.error():
         raise SystemExit(f"consumer error: {msg.error()}")
-    received.append({"key": msg.key().decode(), "value": json.loads(msg.value())})
+    value = json.loads(msg.value())
+    if value.get("user_id") not in users:
+        continue  # the demo's own users
+    received.append({"key": msg.key().decode(), "value": value})
+    if value.get("window") == "user_10s":
+        counted += value["events"]
+    if counted >= n and stop_at is None:
+        stop_at = time.time() + 3
 consumer.close()
-print(json.dumps({"delivered": len(delivered), "failed": failed, "received": received}))
+print(json.dumps({"delivered": len(delivered), "failed": failed, "users": users, "received": received}))
