@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gopkg.in/yaml.v3"
+)
+
+// httpSection: off, or on a loopback port with /debug/pprof when profiling.
+func httpSection(addr string) string {
+	if addr == "" {
+		return "http: { enabled: false }\n"
+	}
+	return fmt.Sprintf("http: { address: %q, debug_endpoints: true }\n", addr)
+}
+
+const loggerSection = "logger: { level: WARN }\n"
+
+// fileInput reads JSON lines, batched at the input so the buffer's
+// WriteBatch gets 2000 messages per call.
+func fileInput(path string) string {
+	return fmt.Sprintf(`input:
+  broker:
+    inputs:
+      - file: { paths: [ %q ], scanner: { lines: {} } }
+    batching: { count: 2000, period: 10ms }
+`, path)
+}
+
+func fileOutput(path string) string {
+	return fmt.Sprintf("output:\n  file: { path: %q, codec: lines }\n", path)
+}
+
+// windowBuffer: the window buffer with the fast-path fields; idle_timeout
+// closes the last windows once the bounded input stops.
+func windowBuffer(windows string) string {
+	return `buffer:
+  window:
+    timestamp_field: timestamp
+    allowed_lateness: 5s
+    idle_timeout: 1s
+    windows:
+` + windows
+}
+
+const tumbling10s = `      - name: user_10s
+        type: tumbling
+        size: 10s
+        key_field: user_id
+        key_name: user_id
+        aggregates: [ { name: events, type: count } ]
+`
+
+const hopping1m = `      - name: user_1m_10s
+        type: hopping
+        size: 1m
+        slide: 10s
+        key_field: user_id
+        key_name: user_id
+        aggregates: [ { name: events, type: count } ]
+`
+
+const session30m = `      - name: user_session
+        type: session
+        gap: 30m
+        key_field: user_id
+        key_name: user_id
+        aggregates: [ { name: events, type: count } ]
+`
+
+// cfgA: our window buffer, 10 s tumbling count per user, file → file.
+func cfgA(in, out, httpAddr string) string {
+	return httpSection(httpAddr) + loggerSection + fileInput(in) + windowBuffer(tumbling10s) + fileOutput(out)
+}
+
+// cfgA0: the same input into drop, no buffer: the runtime's ceiling.
+func cfgA0(in string) string {
+	return httpSection("") + loggerSection + fileInput(in) + "output:\n  drop: {}\n"
+}
+
+// cfgE: A's setup with other windows.
+func cfgE(in, out, windows string) string {
+	return httpSection("") + loggerSection + fileInput(in) + windowBuffer(windows) + fileOutput(out)
+}
+
+// cfgB: the stock job. system_window flushes by the system clock and drops
+// what is older than its current windows, so it windows by processing time
+// (root = now(), 1 s), and the event-time 10 s windows are computed per
+// flushed batch by group_by_value + mapping. An event-time window whose
+// events span two flushes comes out as two partial counts; the check sums
+// them (the window buffer must, and does, emit each key once).
+func cfgB(in, out string) string {
+	const ws = `(json("timestamp").ts_parse("2006-01-02T15:04:05.999999").ts_unix() / 10).floor() * 10`
+	return httpSection("") + loggerSection + fileInput(in) + `buffer:
+  system_window:
+    timestamp_mapping: root = now()
+    size: 1s
+pipeline:
+  processors:
+    - group_by_value:
+        value: '${! json("user_id") }|${! ` + ws + ` }'
+    - mapping: |
+        root = if batch_index() == 0 {
+          {"user_id": this.user_id, "window_start_unix": ` + ws + `, "events": batch_size()}
+        } else { deleted() }
+` + fileOutput(out)
+}
+
+// cfgHuge: 10M events over 100k keys in one 10 s window, generated in
+// process (no file), written to a file for the check.
+func cfgHuge(n, keys int, out string) string {
+	return httpSection("") + loggerSection + fmt.Sprintf(`input:
+  generate:
+    count: %d
+    interval: ""
+    batch_size: 2000
+    mapping: |
+      root = {"user_id": "user-" + (counter() %% %d).string(), "event_type": "click", "timestamp": "2024-06-27T15:00:05.000000"}
+`, n, keys) + windowBuffer(tumbling10s) + fileOutput(out)
+}
+
+// cfgD derives the window stage of configs/clickstream.yaml: its first
+// (redpanda) input with the same settings, its window buffer section
+// (idle_timeout via WINDOW_IDLE_TIMEOUT) and pipeline processors, and its
+// user_stats redpanda output; without the validation and the enrichment
+// HTTP step (input processors), the retry router and the DLQ. passThrough
+// (D0) drops the buffer and processors.
+func cfgD(root, broker, group string, passThrough bool, httpAddr string) (string, error) {
+	raw, err := os.ReadFile(filepath.Join(root, "configs", "clickstream.yaml"))
+	if err != nil {
+		return "", err
+	}
+	var c map[string]any
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		return "", err
+	}
+	inputs, ok := dig(c, "input", "broker", "inputs").([]any)
+	if !ok || len(inputs) == 0 {
+		return "", fmt.Errorf("configs/clickstream.yaml: no input.broker.inputs")
+	}
+	in := inputs[0].(map[string]any)
+	rp, ok := in["redpanda"].(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("configs/clickstream.yaml: first input is not redpanda")
+	}
+	rp["seed_brokers"] = []any{broker}
+	rp["consumer_group"] = group
+	delete(rp, "instance_id")
+	out, ok := dig(c, "output", "retry_router", "output").(map[string]any)
+	if !ok {
+		return "", fmt.Errorf("configs/clickstream.yaml: no output.retry_router.output")
+	}
+	orp := out["redpanda"].(map[string]any)
+	orp["seed_brokers"] = []any{broker}
+	// The redpanda output writes one batch at a time: large batches.
+	orp["batching"] = map[string]any{"count": 10000, "period": "10ms"}
+	d := map[string]any{
+		"logger": map[string]any{"level": "WARN"},
+		"input":  map[string]any{"label": in["label"], "redpanda": rp},
+		"output": out,
+	}
+	if httpAddr == "" {
+		d["http"] = map[string]any{"enabled": false}
+	} else {
+		d["http"] = map[string]any{"address": httpAddr, "debug_endpoints": true}
+	}
+	if !passThrough {
+		d["buffer"] = c["buffer"]
+		d["pipeline"] = c["pipeline"]
+	}
+	b, err := yaml.Marshal(d)
+	return string(b), err
+}
+
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
