@@ -185,6 +185,9 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 	if w.KeyName, err = wc.FieldString(fKeyName); err != nil {
 		return w, src, err
 	}
+	if w.NameField, err = wc.FieldString(fNameField); err != nil {
+		return w, src, err
+	}
 	emit, err := wc.FieldString(fEmit)
 	if err != nil {
 		return w, src, err

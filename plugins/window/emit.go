@@ -52,12 +52,19 @@ func FormatTime(ns int64) string {
 }
 
 // renderBody writes the emitted JSON object.
-func renderBody(keyName, key string, start, end int64, specs []AggSpec, st *state) []byte {
+func renderBody(spec *WindowSpec, key string, start, end int64, st *state) []byte {
+	specs := spec.Aggs
 	b := make([]byte, 0, 96+len(key)+24*len(specs))
 	b = append(b, '{')
-	b = appendJSONString(b, keyName)
+	b = appendJSONString(b, spec.KeyName)
 	b = append(b, ':')
 	b = appendJSONString(b, key)
+	if spec.NameField != "" {
+		b = append(b, ',')
+		b = appendJSONString(b, spec.NameField)
+		b = append(b, ':')
+		b = appendJSONString(b, spec.Name)
+	}
 	b = append(b, `,"window_start":"`...)
 	b = append(b, FormatTime(start)...)
 	b = append(b, `","window_end":"`...)

@@ -47,6 +47,7 @@ type WindowSpec struct {
 	Gap          int64 // session inactivity gap
 	MaxLength    int64 // session: 0 = unbounded
 	KeyName      string
+	NameField    string // "": the body does not name its window
 	Emit         EmitMode
 	EmitInterval int64
 	Aggs         []AggSpec

@@ -406,3 +406,15 @@ func TestFloorDivAlign(t *testing.T) {
 	}
 	_ = math.MaxInt64
 }
+
+func TestNameFieldNamesTheWindowInTheBody(t *testing.T) {
+	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0)
+	cfg.Windows[0].Name, cfg.Windows[0].KeyName, cfg.Windows[0].NameField = "user_10s", "user_id", "window"
+	e := mustEngine(t, cfg)
+	e.Add(mkEvent("u1", at(1), 0), at(1))
+	e.Add(mkEvent("u1", at(25), 0), at(25))
+	got := drain(t, e)
+	if len(got) != 1 || got[0].Body["window"] != "user_10s" || got[0].Body["user_id"] != "u1" {
+		t.Fatalf("emission %+v, want the body to name window user_10s", got)
+	}
+}

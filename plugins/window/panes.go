@@ -177,7 +177,7 @@ func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool)
 		st := states[k]
 		em[i] = Emission{
 			Key: k, Start: s, End: s + o.size, Events: st.events,
-			Body: renderBody(o.spec.KeyName, k, s, s+o.size, o.spec.Aggs, st),
+			Body: renderBody(o.spec, k, s, s+o.size, st),
 		}
 	}
 	return em

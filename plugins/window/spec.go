@@ -26,6 +26,7 @@ const (
 	fKeyMapping   = "key_mapping"
 	fKeyField     = "key_field"
 	fKeyName      = "key_name"
+	fNameField    = "name_field"
 	fCheck        = "check"
 	fEmit         = "emit"
 	fEmitInterval = "emit_interval"
@@ -120,6 +121,9 @@ func windowFields() []*service.ConfigField {
 			Description("Fast path: dotted JSON path(s) of the key read from the raw bytes; several comma-separated paths form a composite key joined with `:`. A missing key field makes the event an error.").
 			Default("").Example("user_id").Example("tenant,user.id"),
 		service.NewStringField(fKeyName).Description("Name of the key field in the emitted JSON.").Default("key"),
+		service.NewStringField(fNameField).
+			Description("When set, the emitted JSON also has this field holding the window's `name`, so several windows can share one topic and readers tell them apart without a mapping (which would parse and re-serialise every result).").
+			Default("").Example("window"),
 		service.NewBloblangField(fCheck).
 			Description("Optional Bloblang query; events for which it is not `true` are not part of this window. Events that no window takes pass through the buffer unchanged.").
 			Optional().Example(`this.type == "page_view"`),
