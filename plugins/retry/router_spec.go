@@ -24,6 +24,21 @@ const (
 	rtFieldMaxInFlight  = "max_in_flight"
 )
 
+// routerLintRule lets `pipeline lint` name a broken ladder before anything
+// runs; the constructor checks the same (lint can be skipped).
+const routerLintRule = `
+map dur {
+  root = if this == null || this == "" { 0 } else { this.string().parse_duration().catch(-1) }
+}
+let delays = if this.delays.type() == "array" { this.delays } else { [] }
+let bad_delays = $delays.enumerated().map_each(d -> if d.value.apply("dur") < 0 { "field delays[%d]: %v is not a duration >= 0".format(d.index, d.value) } else { null })
+root = [
+  if $delays.length() == 0 && this.exponential.stages.or(0) <= 0 { "field delays: the retry ladder is empty: give delays, or exponential with stages > 0" } else { null },
+  if this.exponential.initial_delay.or("1s").apply("dur") < 0 { "field exponential.initial_delay: must be a duration >= 0" } else { null },
+  if this.exponential.multiplier.or(2) < 1 { "field exponential.multiplier: must be >= 1" } else { null },
+].merge($bad_delays).filter(x -> x != null)
+`
+
 // defaultRetriable: processing errors (or errors nobody classified) are
 // retried; validation, late and fatal errors are not.
 const defaultRetriable = `@error_class.or("") == "" || @error_class.or("") == "processing"`
@@ -32,6 +47,7 @@ func retryRouterSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Stable().
 		Categories("Utility").
+		LintRule(routerLintRule).
 		Summary("Routes processed messages: successes to `output`, retriable failures to the next retry stage topic through `retry`, fatal or exhausted failures to `dlq`.").
 		Description(`
 The producing half of non-blocking Kafka retries (Spring-style retry topics); the `+"`retry_topics`"+` input is the consuming half. A message is a failure when a processor flagged it with an error.
