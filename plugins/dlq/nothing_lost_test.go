@@ -12,6 +12,8 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamkit/pipeline/internal/metricstest"
 )
 
 // flaky is a test output that fails every write until recovered.
@@ -178,7 +180,7 @@ route_errors:
 `, t.Name())); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.SetMetricsYAML(fmt.Sprintf("dlq_test_recorder: {id: %q}", t.Name())); err != nil {
+	if err := b.SetMetricsYAML(metricstest.YAML(t.Name())); err != nil {
 		t.Fatal(err)
 	}
 	send, err := b.AddProducerFunc()
@@ -211,12 +213,11 @@ route_errors:
 	if w := f.snapshot(); len(w) != 1 || w[0] != string(bad) {
 		t.Fatalf("dead letters %v", w)
 	}
-	r, _ := recorders.Load(t.Name())
-	rec := r.(*recorder)
-	if got := rec.get("dlq_dead_lettered", "class=validation"); got != 1 {
+	rec := metricstest.Get(t.Name())
+	if got := rec.Count("dlq_dead_lettered", "class=validation"); got != 1 {
 		t.Errorf("dlq_dead_lettered{class=validation} = %d, want 1", got)
 	}
-	if got := rec.get("dlq_write_errors"); got != 3 {
+	if got := rec.Count("dlq_write_errors"); got != 3 {
 		t.Errorf("dlq_write_errors = %d, want 3", got)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
+
+	"github.com/streamkit/pipeline/internal/metricstest"
 )
 
 const inlineSpec = `
@@ -47,7 +49,7 @@ func newBuilder(t *testing.T, strict bool, procs ...string) *service.StreamBuild
 func runStream(t *testing.T, strict bool, procs []string, metricsID string, payloads ...string) []outcome {
 	t.Helper()
 	b := newBuilder(t, strict, procs...)
-	if err := b.SetMetricsYAML(fmt.Sprintf("validate_test_recorder: {id: %s}", metricsID)); err != nil {
+	if err := b.SetMetricsYAML(metricstest.YAML(metricsID)); err != nil {
 		t.Fatal(err)
 	}
 	produce, err := b.AddProducerFunc()
@@ -156,8 +158,7 @@ func TestStrictErrorModeWithTryCatch(t *testing.T) {
 
 func TestMetricsCountValidatedAndInvalidByRule(t *testing.T) {
 	runStream(t, false, []string{fmt.Sprintf("validate: {schema: %q}", inlineSpec)}, "metrics", validEvent, invalidEvent, `{"event_type":"scroll"}`, "nope")
-	r, _ := recorders.Load("metrics")
-	rec := r.(*recorder)
+	rec := metricstest.Get("metrics")
 	checks := []struct {
 		name, label string
 		want        int64
@@ -174,7 +175,7 @@ func TestMetricsCountValidatedAndInvalidByRule(t *testing.T) {
 		if c.label != "" {
 			labels = append(labels, c.label)
 		}
-		if got := rec.get(c.name, labels...); got != c.want {
+		if got := rec.Count(c.name, labels...); got != c.want {
 			t.Errorf("%s{%s} = %d, want %d", c.name, c.label, got, c.want)
 		}
 	}

@@ -1,38 +1,57 @@
-package dlq
+// Package metricstest is a Benthos metrics exporter that records counters in
+// memory, so plugin tests assert the metrics a stream produced.
+package metricstest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
-// recorder is a metrics exporter for tests: counters keyed by
+// Recorder is a metrics exporter for tests: counters keyed by
 // "name{label=value,...}" so assertions read like Prometheus series.
-type recorder struct {
+type Recorder struct {
 	mu       sync.Mutex
 	counters map[string]int64
 }
 
-var recorders sync.Map // id -> *recorder
+var recorders sync.Map // id -> *Recorder
+
+// Exporter is the name the recorder is registered under: a stream uses it
+// with SetMetricsYAML(metricstest.YAML(id)).
+const Exporter = "test_recorder"
+
+// YAML is the metrics config that records into the recorder named id.
+func YAML(id string) string { return fmt.Sprintf("%s: {id: %q}", Exporter, id) }
+
+// Get returns the recorder a stream with YAML(id) wrote to, or nil.
+func Get(id string) *Recorder {
+	r, ok := recorders.Load(id)
+	if !ok {
+		return nil
+	}
+	return r.(*Recorder)
+}
 
 func init() {
-	service.MustRegisterMetricsExporter("dlq_test_recorder",
+	service.MustRegisterMetricsExporter(Exporter,
 		service.NewConfigSpec().Field(service.NewStringField("id")),
 		func(conf *service.ParsedConfig, _ *service.Logger) (service.MetricsExporter, error) {
 			id, err := conf.FieldString("id")
 			if err != nil {
 				return nil, err
 			}
-			r, _ := recorders.LoadOrStore(id, &recorder{counters: map[string]int64{}})
-			return r.(*recorder), nil
+			r, _ := recorders.LoadOrStore(id, &Recorder{counters: map[string]int64{}})
+			return r.(*Recorder), nil
 		})
 }
 
-// get sums the counters named name whose labels include every "k=v" given;
-// Benthos adds label and path labels of its own.
-func (r *recorder) get(name string, labels ...string) int64 {
+// Count sums the counters named name whose labels include every "k=v"
+// given; Benthos adds label and path labels of its own.
+func (r *Recorder) Count(name string, labels ...string) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var n int64
@@ -68,7 +87,7 @@ func seriesName(name string, keys, values []string) string {
 }
 
 type recCounter struct {
-	r      *recorder
+	r      *Recorder
 	series string
 }
 
@@ -89,15 +108,15 @@ func (nopMetric) IncrFloat64(float64) {}
 func (nopMetric) Decr(int64)          {}
 func (nopMetric) DecrFloat64(float64) {}
 
-func (r *recorder) NewCounterCtor(name string, keys ...string) service.MetricsExporterCounterCtor {
+func (r *Recorder) NewCounterCtor(name string, keys ...string) service.MetricsExporterCounterCtor {
 	return func(values ...string) service.MetricsExporterCounter {
 		return recCounter{r, seriesName(name, keys, values)}
 	}
 }
-func (r *recorder) NewTimerCtor(string, ...string) service.MetricsExporterTimerCtor {
+func (r *Recorder) NewTimerCtor(string, ...string) service.MetricsExporterTimerCtor {
 	return func(...string) service.MetricsExporterTimer { return nopMetric{} }
 }
-func (r *recorder) NewGaugeCtor(string, ...string) service.MetricsExporterGaugeCtor {
+func (r *Recorder) NewGaugeCtor(string, ...string) service.MetricsExporterGaugeCtor {
 	return func(...string) service.MetricsExporterGauge { return nopMetric{} }
 }
-func (r *recorder) Close(context.Context) error { return nil }
+func (r *Recorder) Close(context.Context) error { return nil }
