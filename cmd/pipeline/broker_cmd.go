@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -47,5 +46,3 @@ func brokerFlags() []cli.Flag {
 	}
 	return fs
 }
-
-func fmtString(f string, a ...any) string { return fmt.Sprintf(f, a...) }

@@ -42,25 +42,18 @@ func embeddedFlags() []cli.Flag {
 	}
 }
 
-// embeddedEnv owns the broker and demo producer started for a run.
+// embeddedEnv owns the broker, demo producer and profile service started
+// for a run.
 type embeddedEnv struct {
 	broker      *embedded.Broker
 	stopDemo    context.CancelFunc
 	stopProfile func()
 	demoDone    chan struct{}
 	logger      *slog.Logger
-	lookupEnv   func(string) (string, bool)
-	setEnv      func(string, string) error
-	serviceCmd  func(*cli.Context) bool
 }
 
 func newEmbeddedEnv() *embeddedEnv {
-	return &embeddedEnv{
-		logger:     slog.New(slog.NewTextHandler(os.Stderr, nil)),
-		lookupEnv:  os.LookupEnv,
-		setEnv:     os.Setenv,
-		serviceCmd: runsStreams,
-	}
+	return &embeddedEnv{logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 }
 
 // runsStreams tells the run and streams modes, which need a broker, from
@@ -76,10 +69,10 @@ func runsStreams(c *cli.Context) bool {
 // startForRun is called by the CLI after flags are parsed and before the
 // config is read, so ${KAFKA_BROKERS} in configs resolves to the broker.
 func (e *embeddedEnv) startForRun(c *cli.Context) error {
-	if !e.serviceCmd(c) {
+	if !runsStreams(c) {
 		return nil
 	}
-	if v, ok := e.lookupEnv("KAFKA_BROKERS"); ok && v != "" {
+	if v, ok := os.LookupEnv("KAFKA_BROKERS"); ok && v != "" {
 		return nil
 	}
 	if !mentionsBrokers(configPaths(c)) {
@@ -129,11 +122,11 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		return err
 	}
 	e.broker = b
-	if err := e.setEnv("KAFKA_BROKERS", b.Addr()); err != nil {
+	if err := os.Setenv("KAFKA_BROKERS", b.Addr()); err != nil {
 		return err
 	}
 	e.logger.Info(b.Describe())
-	if v, ok := e.lookupEnv("PROFILE_URL"); !ok || v == "" {
+	if v, ok := os.LookupEnv("PROFILE_URL"); !ok || v == "" {
 		if err := e.startProfileService(c.Float64(flagProfileFail)); err != nil {
 			return err
 		}
@@ -146,7 +139,7 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		go func() {
 			defer close(e.demoDone)
 			_ = demo.Run(ctx, demo.ProducerOptions{Brokers: b.Addr(), Rate: rate, Log: func(f string, a ...any) {
-				e.logger.Warn("demo producer", "error", fmtString(f, a...))
+				e.logger.Warn("demo producer", "error", fmt.Sprintf(f, a...))
 			}})
 		}()
 	}
@@ -162,7 +155,7 @@ func (e *embeddedEnv) startProfileService(failRate float64) error {
 		return fmt.Errorf("starting the local profile service: %w", err)
 	}
 	e.stopProfile = stop
-	if err := e.setEnv("PROFILE_URL", url); err != nil {
+	if err := os.Setenv("PROFILE_URL", url); err != nil {
 		return err
 	}
 	e.logger.Info("local profile service for enrichment", "url", url, "fail_rate", failRate, "real_service", "set PROFILE_URL")
