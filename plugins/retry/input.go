@@ -135,6 +135,11 @@ func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clo
 	if instanceID != "" {
 		in.opts = append(in.opts, kgo.InstanceID(instanceID))
 	}
+	auth, err := authOpts(conf)
+	if err != nil {
+		return nil, err
+	}
+	in.opts = append(in.opts, auth...)
 	return in, nil
 }
 

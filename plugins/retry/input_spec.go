@@ -50,6 +50,7 @@ Records released at the same moment (up to 256) are handed on as one batch, so a
 		Field(service.NewStringListField(inFieldSeedBrokers).
 			Description("Kafka bootstrap addresses; an entry may hold a comma-separated list.").
 			Example([]string{"localhost:9092"})).
+		Fields(authFields()...).
 		Field(service.NewStringListField(inFieldTopics).
 			Description("Retry stage topics to consume, e.g. the topics the `retry_router` ladder writes to.").
 			Example([]string{"orders-retry-1", "orders-retry-2", "orders-retry-3"})).

@@ -1,0 +1,65 @@
+package retry
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// A cluster that requires SASL: retry_topics authenticates with the sasl
+// field and releases the stage's records as usual.
+func TestRetryTopicsAuthenticatesWithSASL(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(1, "stage-sasl"),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "admin", "s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addr := c.ListenAddrs()[0]
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(scram.Auth{User: "admin", Pass: "s3cret"}.AsSha256Mechanism()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "stage-sasl", Value: []byte("due"), Headers: dueHeader(time.Now())}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+
+	out := newSink(t, "sasl-out")
+	runStream(t, fmt.Sprintf(`
+input:
+  retry_topics:
+    seed_brokers: [ %s ]
+    topics: [ stage-sasl ]
+    consumer_group: g-sasl
+    sasl:
+      - mechanism: SCRAM-SHA-256
+        username: admin
+        password: s3cret
+output:
+  retry_test_sink: { name: sasl-out }
+`, addr))
+	out.waitFor(t, 15*time.Second, "the record behind SASL", func() bool { return len(out.got()) == 1 })
+	if got := out.got()[0].body; got != "due" {
+		t.Fatalf("released %q", got)
+	}
+}
+
+func TestRetryTopicsRejectsUnknownSASLMechanism(t *testing.T) {
+	spec := retryTopicsSpec()
+	conf, err := spec.ParseYAML("seed_brokers: [ x ]\ntopics: [ t ]\nconsumer_group: g\nsasl: [ { mechanism: GSSAPI } ]\n", nil)
+	if err == nil {
+		_, err = authOpts(conf)
+	}
+	if err == nil {
+		t.Fatal("an unknown SASL mechanism was accepted")
+	}
+}
