@@ -142,6 +142,13 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 			}
 		}
 	case AggCollect:
+		// A full list only takes events earlier than its last item; check
+		// that before copying the value, so a hot key over its limit
+		// costs no allocation per event. (insertItem repeats the check.)
+		if n := len(a.list); n >= spec.Limit && !before(t, seq, a.list[n-1].t, a.list[n-1].seq) {
+			a.over = true
+			return
+		}
 		a.insertItem(spec.Limit, item{t: t, seq: seq, raw: string(v.JSON)})
 	case AggCountBy:
 		if a.counts == nil {
@@ -308,12 +315,68 @@ type state struct {
 	dirty  bool // changed since the last `updates` emission
 }
 
+// stateN holds a state and its accumulators in one allocation.
+type (
+	state1 struct {
+		s state
+		a [1]accum
+	}
+	state2 struct {
+		s state
+		a [2]accum
+	}
+	state3 struct {
+		s state
+		a [3]accum
+	}
+	state4 struct {
+		s state
+		a [4]accum
+	}
+)
+
 func newState(n int) *state {
+	// With sparse keys a state is created for almost every event: allocate
+	// it together with its accumulators (one object instead of two; the
+	// accs slice points into it, keeping it alive).
+	switch n {
+	case 1:
+		x := new(state1)
+		x.s.accs = x.a[:]
+		return &x.s
+	case 2:
+		x := new(state2)
+		x.s.accs = x.a[:]
+		return &x.s
+	case 3:
+		x := new(state3)
+		x.s.accs = x.a[:]
+		return &x.s
+	case 4:
+		x := new(state4)
+		x.s.accs = x.a[:]
+		return &x.s
+	}
 	s := &state{}
 	if n > 0 {
 		s.accs = make([]accum, n)
 	}
 	return s
+}
+
+// reset returns s to the zero state of newState, keeping the accumulators'
+// maps and list capacity for reuse (an empty map renders and merges like a
+// nil one).
+func (s *state) reset() {
+	s.events, s.dirty = 0, false
+	for i := range s.accs {
+		a := &s.accs[i]
+		set, counts, list := a.set, a.counts, a.list
+		clear(set)
+		clear(counts)
+		clear(list) // drop the item strings
+		*a = accum{set: set, counts: counts, list: list[:0]}
+	}
 }
 
 // missingValue stands in for inputs the caller did not supply; never written.

@@ -26,8 +26,14 @@ func init() {
 // redelivered after a restart.
 var errShutdown = errors.New("window buffer shut down before the window closed")
 
+// outItem is one queued read. Window results are queued as their Group and
+// turned into messages by ReadBatch, outside b.mu, so building them (metadata,
+// formatted bounds) runs alongside ingestion instead of inside WriteBatch's
+// critical section. The group is owned by the item once drained.
 type outItem struct {
-	batch   service.MessageBatch
+	batch   service.MessageBatch // pass-through messages (group == nil)
+	group   *Group
+	n       int // messages in the item, counted against max_open_windows
 	release func(error)
 }
 
@@ -140,8 +146,11 @@ func (b *windowBuffer) broadcastLocked(ch *chan struct{}) {
 }
 
 func (b *windowBuffer) enqueueLocked(it outItem) {
+	if it.group == nil {
+		it.n = len(it.batch)
+	}
 	b.queue = append(b.queue, it)
-	b.queued += len(it.batch)
+	b.queued += it.n
 	b.broadcastLocked(&b.dataCh)
 }
 
@@ -152,32 +161,52 @@ func (b *windowBuffer) drainLocked() {
 			g.Release(nil)
 			continue
 		}
-		batch := make(service.MessageBatch, len(g.Emissions))
-		emit := "update"
-		if g.Final {
-			emit = "final"
-		}
-		for i := range g.Emissions {
-			batch[i] = emissionMessage(g, &g.Emissions[i], emit)
-		}
 		if g.Final && b.m.emitted != nil {
-			b.m.emitted.Incr(int64(len(batch)), g.Window)
+			b.m.emitted.Incr(int64(len(g.Emissions)), g.Window)
 		}
-		b.enqueueLocked(outItem{batch: batch, release: g.Release})
+		b.enqueueLocked(outItem{group: g, n: len(g.Emissions), release: g.Release})
 	}
 }
 
-func emissionMessage(g *Group, e *Emission, emit string) *service.Message {
-	msg := service.NewMessage(e.Body)
-	msg.MetaSetMut("window_name", g.Window)
-	msg.MetaSetMut("window_type", g.Type)
-	msg.MetaSetMut("window_key", e.Key)
-	msg.MetaSetMut("window_start", FormatTime(e.Start))
-	msg.MetaSetMut("window_end", FormatTime(e.End))
-	msg.MetaSetMut("window_events", e.Events)
-	msg.MetaSetMut("window_emit", emit)
-	msg.MetaSetMut("window_id", e.ID())
-	return msg
+// groupMessages turns a group's emissions into messages. The bounds are
+// formatted once per distinct value rather than per key: every key of a
+// pane window shares them, and sessions closing together often share ends.
+func groupMessages(g *Group) service.MessageBatch {
+	batch := make(service.MessageBatch, len(g.Emissions))
+	emit := "update"
+	if g.Final {
+		emit = "final"
+	}
+	var start, end boundCache
+	for i := range g.Emissions {
+		e := &g.Emissions[i]
+		ss, es := start.format(e.Start), end.format(e.End)
+		msg := service.NewMessage(e.Body)
+		msg.MetaSetMut("window_name", g.Window)
+		msg.MetaSetMut("window_type", g.Type)
+		msg.MetaSetMut("window_key", e.Key)
+		msg.MetaSetMut("window_start", ss)
+		msg.MetaSetMut("window_end", es)
+		msg.MetaSetMut("window_events", e.Events)
+		msg.MetaSetMut("window_emit", emit)
+		msg.MetaSetMut("window_id", e.Key+"|"+ss+"|"+es) // == e.ID()
+		batch[i] = msg
+	}
+	return batch
+}
+
+// boundCache remembers the last formatted instant.
+type boundCache struct {
+	ns  int64
+	s   string
+	set bool
+}
+
+func (c *boundCache) format(ns int64) string {
+	if !c.set || c.ns != ns {
+		c.ns, c.s, c.set = ns, FormatTime(ns), true
+	}
+	return c.s
 }
 
 // WriteBatch implements service.BatchBuffer.
@@ -332,9 +361,13 @@ func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 			it := b.queue[0]
 			b.queue[0] = outItem{}
 			b.queue = b.queue[1:]
-			b.queued -= len(it.batch)
+			b.queued -= it.n
 			b.broadcastLocked(&b.spaceCh)
 			b.mu.Unlock()
+			if it.group != nil {
+				it.batch = groupMessages(it.group)
+				it.group = nil
+			}
 			var once sync.Once
 			return it.batch, func(_ context.Context, err error) error {
 				once.Do(func() { it.release(err) })

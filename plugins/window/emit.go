@@ -51,8 +51,10 @@ func FormatTime(ns int64) string {
 	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
-// renderBody writes the emitted JSON object.
-func renderBody(spec *WindowSpec, key string, start, end int64, st *state) []byte {
+// renderBody writes the emitted JSON object. start and end are the bounds
+// already formatted by FormatTime: callers format them once per window, not
+// once per key.
+func renderBody(spec *WindowSpec, key string, start, end string, st *state) []byte {
 	specs := spec.Aggs
 	b := make([]byte, 0, 96+len(key)+24*len(specs))
 	b = append(b, '{')
@@ -66,9 +68,9 @@ func renderBody(spec *WindowSpec, key string, start, end int64, st *state) []byt
 		b = appendJSONString(b, spec.Name)
 	}
 	b = append(b, `,"window_start":"`...)
-	b = append(b, FormatTime(start)...)
+	b = append(b, start...)
 	b = append(b, `","window_end":"`...)
-	b = append(b, FormatTime(end)...)
+	b = append(b, end...)
 	b = append(b, '"')
 	for i := range specs {
 		b = append(b, ',')

@@ -18,6 +18,14 @@ type extractor struct {
 	opts    *options
 	needRaw bool
 
+	// Every configured field path (timestamp_field, key_field, aggregate
+	// field) is resolved by one scan of the message per event; the indices
+	// below point into fields.res.
+	fields fieldSet
+	tsIdx  int
+	keyIdx [][]int // per window, per key path
+	valIdx [][]int // per window, per value; -1: not a field
+
 	parts              map[string]int
 	lastTopic, lastPrt string
 	lastIdx            int
@@ -25,19 +33,48 @@ type extractor struct {
 }
 
 func newExtractor(o *options) *extractor {
-	x := &extractor{opts: o, parts: map[string]int{}}
+	x := &extractor{opts: o, parts: map[string]int{}, tsIdx: -1}
 	x.needRaw = o.ts.field != nil
-	for _, w := range o.windows {
+	if o.ts.field != nil {
+		x.tsIdx = x.addField(o.ts.field)
+	}
+	x.keyIdx = make([][]int, len(o.windows))
+	x.valIdx = make([][]int, len(o.windows))
+	for i, w := range o.windows {
 		if w.keyPaths != nil {
 			x.needRaw = true
 		}
-		for _, v := range w.values {
+		for _, p := range w.keyPaths {
+			x.keyIdx[i] = append(x.keyIdx[i], x.addField(p))
+		}
+		x.valIdx[i] = make([]int, len(w.values))
+		for j, v := range w.values {
+			x.valIdx[i][j] = -1
 			if v.field != nil {
 				x.needRaw = true
+				x.valIdx[i][j] = x.addField(v.field)
 			}
 		}
 	}
 	return x
+}
+
+// addField registers a path with the one-pass scanner; -1 for an empty
+// path (never produced by splitPath), which is then looked up on its own.
+func (x *extractor) addField(p []string) int {
+	if len(p) == 0 {
+		return -1
+	}
+	return x.fields.add(p)
+}
+
+// field returns the lookup result of a registered path.
+func (x *extractor) field(raw []byte, idx int, p []string) fieldRes {
+	if idx < 0 {
+		v, found, err := lookup(raw, p)
+		return fieldRes{raw: v, found: found, err: err}
+	}
+	return x.fields.res[idx]
 }
 
 // prepare sizes ev for the configured windows, reusing its slices.
@@ -67,6 +104,7 @@ func (x *extractor) extract(msg *service.Message, ev *Event, now int64) (windowe
 		if raw, err = msg.AsBytes(); err != nil {
 			return false, err
 		}
+		x.fields.scan(raw)
 	}
 	if ev.Time, err = x.timestamp(msg, raw, now); err != nil {
 		return false, err
@@ -87,11 +125,15 @@ func (x *extractor) extract(msg *service.Message, ev *Event, now int64) (windowe
 			}
 		}
 		windowed = true
-		if in.Key, err = x.key(msg, raw, w, in.Key); err != nil {
+		if in.Key, err = x.key(msg, raw, i, w, in.Key); err != nil {
 			return false, fmt.Errorf("window %s: key: %w", x.opts.engine.Windows[i].Name, err)
 		}
 		for j := range w.values {
-			if err := value(msg, raw, &w.values[j], &in.Values[j]); err != nil {
+			var res fieldRes
+			if w.values[j].field != nil {
+				res = x.field(raw, x.valIdx[i][j], w.values[j].field)
+			}
+			if err := value(msg, res, &w.values[j], &in.Values[j]); err != nil {
 				return false, fmt.Errorf("window %s: aggregate %s: %w",
 					x.opts.engine.Windows[i].Name, x.opts.engine.Windows[i].Aggs[j].Name, err)
 			}
@@ -120,7 +162,8 @@ func (x *extractor) timestamp(msg *service.Message, raw []byte, now int64) (int6
 		}
 		return toNanos(t)
 	case x.opts.ts.field != nil:
-		v, found, err := lookup(raw, x.opts.ts.field)
+		r := x.field(raw, x.tsIdx, x.opts.ts.field)
+		v, found, err := r.raw, r.found, r.err
 		if err != nil {
 			return 0, fmt.Errorf("timestamp_field: %w", err)
 		}
@@ -196,7 +239,7 @@ func (x *extractor) partition(msg *service.Message) int {
 	return idx
 }
 
-func (x *extractor) key(msg *service.Message, raw []byte, w *windowSource, buf []byte) ([]byte, error) {
+func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSource, buf []byte) ([]byte, error) {
 	buf = buf[:0]
 	switch {
 	case w.keyInt != nil:
@@ -226,7 +269,8 @@ func (x *extractor) key(msg *service.Message, raw []byte, w *windowSource, buf [
 		return append(buf, v.Str...), nil
 	case w.keyPaths != nil:
 		for i, p := range w.keyPaths {
-			v, found, err := lookup(raw, p)
+			r := x.field(raw, x.keyIdx[wi][i], p)
+			v, found, err := r.raw, r.found, r.err
 			if err != nil {
 				return nil, err
 			}
@@ -258,14 +302,14 @@ func joinPath(p []string) string {
 	return s
 }
 
-func value(msg *service.Message, raw []byte, src *valueSource, dst *Value) error {
+// value fills dst from src; res is the lookup result when src is a field.
+func value(msg *service.Message, res fieldRes, src *valueSource, dst *Value) error {
 	switch {
 	case src.field != nil:
-		v, found, err := lookup(raw, src.field)
-		if err != nil {
-			return err
+		if res.err != nil {
+			return res.err
 		}
-		return rawValue(v, found, dst)
+		return rawValue(res.raw, res.found, dst)
 	case src.mapping != nil:
 		res, err := msg.BloblangQuery(src.mapping)
 		if err != nil {

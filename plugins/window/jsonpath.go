@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,11 +22,17 @@ func splitPath(p string) []string { return strings.Split(p, ".") }
 // lookup returns the raw JSON of the value at path, found=false if a member
 // is absent (or an intermediate value is not an object).
 func lookup(data []byte, path []string) (raw []byte, found bool, err error) {
+	return lookupFrom(data, path, 0)
+}
+
+// lookupFrom is lookup for a document that is itself the value at depth
+// `from` of the original path (only depth 0 reports errNotObject).
+func lookupFrom(data []byte, path []string, from int) (raw []byte, found bool, err error) {
 	cur := data
 	for depth, seg := range path {
 		i := skipWS(cur, 0)
 		if i >= len(cur) || cur[i] != '{' {
-			if depth == 0 {
+			if from+depth == 0 {
 				return nil, false, errNotObject
 			}
 			return nil, false, nil
@@ -74,6 +81,131 @@ func member(data []byte, i int, key string) ([]byte, bool, error) {
 		}
 		if match {
 			return data[i:ve], true, nil
+		}
+		i = ve
+	}
+}
+
+// fieldRes is the outcome of one lookup.
+type fieldRes struct {
+	raw   []byte
+	found bool
+	err   error
+}
+
+// fieldSet resolves several paths with one scan of the top-level object
+// instead of one scan per path. Each result is exactly what lookup would
+// return for that path: a member is the first one with that name, and the
+// scan stops as soon as every first segment is resolved, so it reads no
+// further than the individual lookups would have (errors in the skipped
+// part of the document stay unreported, as before).
+type fieldSet struct {
+	paths   [][]string // distinct paths, each with at least one segment
+	tops    []string   // distinct first segments
+	pathTop []int      // paths[i][0] == tops[pathTop[i]]
+	topRes  []fieldRes
+	res     []fieldRes // per path, filled by scan
+}
+
+// add registers path and returns its index in res.
+func (f *fieldSet) add(path []string) int {
+	for i, p := range f.paths {
+		if slices.Equal(p, path) {
+			return i
+		}
+	}
+	t := slices.Index(f.tops, path[0])
+	if t < 0 {
+		t = len(f.tops)
+		f.tops = append(f.tops, path[0])
+		f.topRes = append(f.topRes, fieldRes{})
+	}
+	f.paths = append(f.paths, path)
+	f.pathTop = append(f.pathTop, t)
+	f.res = append(f.res, fieldRes{})
+	return len(f.paths) - 1
+}
+
+// scan fills res for data. Slices in res alias data.
+func (f *fieldSet) scan(data []byte) {
+	f.scanTop(data)
+	for i, p := range f.paths {
+		top := f.topRes[f.pathTop[i]]
+		if top.err != nil || !top.found || len(p) == 1 {
+			f.res[i] = top
+			continue
+		}
+		raw, found, err := lookupFrom(top.raw, p[1:], 1)
+		f.res[i] = fieldRes{raw: raw, found: found, err: err}
+	}
+}
+
+// scanTop is member for every first segment at once.
+func (f *fieldSet) scanTop(data []byte) {
+	for j := range f.topRes {
+		f.topRes[j] = fieldRes{}
+	}
+	fail := func(err error) {
+		for j := range f.topRes {
+			if !f.topRes[j].found {
+				f.topRes[j].err = err
+			}
+		}
+	}
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		fail(errNotObject)
+		return
+	}
+	left := len(f.tops)
+	i++
+	for left > 0 {
+		i = skipWS(data, i)
+		if i >= len(data) {
+			fail(errTruncated)
+			return
+		}
+		if data[i] == '}' {
+			return // the rest are absent
+		}
+		if data[i] == ',' {
+			i++
+			continue
+		}
+		if data[i] != '"' {
+			fail(errSyntax(i))
+			return
+		}
+		ks := i
+		ke, err := skipString(data, i)
+		if err != nil {
+			fail(err)
+			return
+		}
+		quoted := data[ks:ke]
+		i = skipWS(data, ke)
+		if i >= len(data) || data[i] != ':' {
+			fail(errSyntax(i))
+			return
+		}
+		i = skipWS(data, i+1)
+		ve, err := skipValue(data, i)
+		if err != nil {
+			fail(err)
+			return
+		}
+		// An escape-free name (the usual case) is compared directly;
+		// keyEquals decodes the others.
+		inner := quoted[1 : len(quoted)-1]
+		plain := bytes.IndexByte(inner, '\\') < 0
+		for j, key := range f.tops {
+			if f.topRes[j].found {
+				continue
+			}
+			if plain && string(inner) == key || !plain && keyEquals(quoted, key) {
+				f.topRes[j] = fieldRes{raw: data[i:ve], found: true}
+				left--
+			}
 		}
 		i = ve
 	}

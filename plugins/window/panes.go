@@ -2,6 +2,7 @@ package window
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -25,6 +26,12 @@ type paneOp struct {
 	nextWin                             int64   // first window start not yet emitted
 	nextWinSet                          bool
 	nopen                               int
+
+	// Scratch for mergeWindow: the merged states only live until render has
+	// written their bodies, so the map and the states are reused across
+	// windows instead of allocated per key per hopping window.
+	merged map[string]*state
+	free   []*state
 }
 
 func newPaneOp(w *WindowSpec, lateness int64) *paneOp {
@@ -133,17 +140,32 @@ func (o *paneOp) windowPanes(s int64) []*pane {
 }
 
 // mergeWindow combines the panes' states per key; with a single pane the
-// pane's own states are returned without copying.
+// pane's own states are returned without copying. The result is only valid
+// until the next call (it is scratch memory, see paneOp.merged).
 func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
 	if len(ps) == 1 {
 		return ps[0].keys
 	}
-	m := map[string]*state{}
+	// The previous result has been rendered: recycle it.
+	for _, st := range o.merged {
+		st.reset()
+		o.free = append(o.free, st)
+	}
+	if o.merged == nil {
+		o.merged = map[string]*state{}
+	}
+	clear(o.merged)
+	m := o.merged
 	for _, p := range ps {
 		for k, st := range p.keys {
 			acc := m[k]
 			if acc == nil {
-				acc = newState(len(o.spec.Aggs))
+				if n := len(o.free); n > 0 {
+					acc = o.free[n-1]
+					o.free = o.free[:n-1]
+				} else {
+					acc = newState(len(o.spec.Aggs))
+				}
 				m[k] = acc
 			}
 			acc.merge(o.spec.Aggs, st)
@@ -170,14 +192,16 @@ func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool)
 			keys = append(keys, k)
 		}
 	}
-	// Sorted so that replays emit byte-identical streams.
-	sort.Strings(keys)
+	// Sorted so that replays emit byte-identical streams. (slices.Sort: the
+	// same order as sort.Strings without the interface dispatch per compare.)
+	slices.Sort(keys)
 	em := make([]Emission, len(keys))
+	ss, es := FormatTime(s), FormatTime(s+o.size) // shared by every key
 	for i, k := range keys {
 		st := states[k]
 		em[i] = Emission{
 			Key: k, Start: s, End: s + o.size, Events: st.events,
-			Body: renderBody(o.spec, k, s, s+o.size, st),
+			Body: renderBody(o.spec, k, ss, es, st),
 		}
 	}
 	return em
@@ -256,4 +280,5 @@ func (o *paneOp) abort(err error) {
 	o.panes = map[int64]*pane{}
 	o.order = nil
 	o.nopen = 0
+	o.merged, o.free = nil, nil
 }

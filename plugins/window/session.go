@@ -228,7 +228,7 @@ func (o *sessionOp) emission(s *session) Emission {
 	end := s.end(o.gap)
 	return Emission{
 		Key: s.key, Start: s.start, End: end, Events: s.st.events,
-		Body: renderBody(o.spec, s.key, s.start, end, s.st),
+		Body: renderBody(o.spec, s.key, FormatTime(s.start), FormatTime(end), s.st),
 	}
 }
 
