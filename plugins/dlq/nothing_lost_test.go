@@ -183,19 +183,7 @@ route_errors:
 	if err := b.SetMetricsYAML(metricstest.YAML(t.Name())); err != nil {
 		t.Fatal(err)
 	}
-	send, err := b.AddProducerFunc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = b.SetLoggerYAML("level: none")
-	s, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	go func() { _ = s.Run(ctx) }()
-	defer func() { _ = s.StopWithin(5 * time.Second) }()
+	ctx, send := runProducerStream(t, b)
 
 	if err := send(ctx, service.NewMessage([]byte(`{"event_type":"click"}`))); err != nil {
 		t.Fatalf("valid message nacked: %v", err)
@@ -245,19 +233,7 @@ route_errors:
 `, t.Name())); err != nil {
 		t.Fatal(err)
 	}
-	send, err := b.AddProducerFunc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = b.SetLoggerYAML("level: none")
-	s, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	go func() { _ = s.Run(ctx) }()
-	defer func() { _ = s.StopWithin(5 * time.Second) }()
+	ctx, send := runProducerStream(t, b)
 	for _, p := range []string{`{"event_type":"click"}`, `{"event_type":"nope"}`} {
 		if err := send(ctx, service.NewMessage([]byte(p))); err != nil {
 			t.Fatalf("%s: %v", p, err)
@@ -280,4 +256,26 @@ func TestRouteErrorsIsLintChecked(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "avro") {
 		t.Fatalf("unknown dialect accepted: %v", err)
 	}
+}
+
+// runProducerStream adds a producer to b, runs the stream until the test
+// ends (30s at most) and returns its context and the producer.
+func runProducerStream(t *testing.T, b *service.StreamBuilder) (context.Context, service.MessageHandlerFunc) {
+	t.Helper()
+	send, err := b.AddProducerFunc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.SetLoggerYAML("level: none")
+	s, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	go func() { _ = s.Run(ctx) }()
+	t.Cleanup(func() {
+		_ = s.StopWithin(5 * time.Second)
+		cancel()
+	})
+	return ctx, send
 }

@@ -113,19 +113,7 @@ func checkStages(t *testing.T, stages []captured, calls []time.Time, offset int6
 }
 
 func TestRetryLadderSucceedsAfterNFailures(t *testing.T) {
-	addr := newCluster(t, 1, "events", "events-retry-1", "events-retry-2")
-	url, svc, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailFirstN: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	out, stages, dlq := newSink(t, "ok-out"), newSink(t, "ok-stages"), newSink(t, "ok-dlq")
-	runStream(t, e2eConfig(addr, url, "g-ok", "ok"))
-
-	produce(t, addr, &kgo.Record{
-		Topic: "events", Key: []byte("k1"), Value: []byte(`{"user_id":"u1"}`),
-		Headers: []kgo.RecordHeader{{Key: "trace_id", Value: []byte("abc")}}, Timestamp: time.UnixMilli(1_600_000_000_000),
-	})
+	svc, out, stages, dlq := runLadder(t, 2, "ok")
 	out.waitFor(t, 20*time.Second, "the enriched event", func() bool { return len(out.got()) == 1 })
 
 	got := out.got()[0]
@@ -148,19 +136,7 @@ func TestRetryLadderSucceedsAfterNFailures(t *testing.T) {
 }
 
 func TestRetryLadderExhaustsIntoDLQ(t *testing.T) {
-	addr := newCluster(t, 1, "events", "events-retry-1", "events-retry-2")
-	url, svc, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailFirstN: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	out, stages, dlq := newSink(t, "ex-out"), newSink(t, "ex-stages"), newSink(t, "ex-dlq")
-	runStream(t, e2eConfig(addr, url, "g-ex", "ex"))
-
-	produce(t, addr, &kgo.Record{
-		Topic: "events", Key: []byte("k1"), Value: []byte(`{"user_id":"u1"}`),
-		Headers: []kgo.RecordHeader{{Key: "trace_id", Value: []byte("abc")}}, Timestamp: time.UnixMilli(1_600_000_000_000),
-	})
+	svc, out, stages, dlq := runLadder(t, 5, "ex")
 	dlq.waitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dlq.got()) == 1 })
 
 	d := dlq.got()[0]
@@ -203,4 +179,24 @@ func TestValidationErrorGoesStraightToDLQ(t *testing.T) {
 	if len(stages.got())+len(out.got()) != 0 {
 		t.Fatalf("validation failure was retried or passed")
 	}
+}
+
+// runLadder runs the e2e ladder config against a profile service that fails
+// the first failFirst calls, and produces one event of user u1 (key k1,
+// header trace_id=abc).
+func runLadder(t *testing.T, failFirst int, name string) (svc *profileservice.Service, out, stages, dlq *sink) {
+	t.Helper()
+	addr := newCluster(t, 1, "events", "events-retry-1", "events-retry-2")
+	url, svc, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailFirstN: failFirst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	out, stages, dlq = newSink(t, name+"-out"), newSink(t, name+"-stages"), newSink(t, name+"-dlq")
+	runStream(t, e2eConfig(addr, url, "g-"+name, name))
+	produce(t, addr, &kgo.Record{
+		Topic: "events", Key: []byte("k1"), Value: []byte(`{"user_id":"u1"}`),
+		Headers: []kgo.RecordHeader{{Key: "trace_id", Value: []byte("abc")}}, Timestamp: time.UnixMilli(1_600_000_000_000),
+	})
+	return svc, out, stages, dlq
 }
