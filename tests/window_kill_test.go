@@ -35,41 +35,12 @@ import (
 // use the same PIPELINE_INSTANCE_ID (static membership), so the restart
 // does not wait a session timeout for the killed member to expire.
 func TestWindowKillMidWindowLosesNothing(t *testing.T) {
-	port := harness.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	broker := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS="},
-		"broker", "--broker-port", fmt.Sprint(port), "--data-dir", filepath.Join(t.TempDir(), "data"))
-	broker.WaitForOutput(t, "embedded Kafka broker listening on "+addr, 30*time.Second)
-
+	addr := startBrokerProcess(t)
 	// Windows end in the past so the last ones close as soon as the
 	// restarted pipeline goes idle; every timestamp is <= now.
-	w := time.Now().UTC().Truncate(10 * time.Second)
-	win := func(i int) time.Time { return w.Add(time.Duration(i-4) * 10 * time.Second) } // A=0 .. D=3
-	const partitions = 3
-	users := []string{"u0", "u1", "u2", "u3", "u4", "u5"} // u<i> on partition i%3
-	want := map[string]int{}                              // window id -> events
-	var phase1, phase2 []*kgo.Record
-	add := func(to *[]*kgo.Record, window int, offsets ...time.Duration) {
-		for _, off := range offsets {
-			for i, u := range users {
-				r := harness.KV(u, event(u, "click", win(window).Add(off)))
-				r.Partition = int32(i % partitions)
-				*to = append(*to, r)
-				want[fmt.Sprintf("%s|%s|%s", u, win(window).Format(time.RFC3339), win(window+1).Format(time.RFC3339))]++
-			}
-		}
-	}
-	// Phase 1, in event-time order: three events per user in A, B and C,
-	// one in D. Every partition's watermark ends at D+1s, which closes A (at
-	// A+15s) and B, not C (at C+15s = D+5s).
-	for i := 0; i < 3; i++ {
-		add(&phase1, i, 1*time.Second, 4*time.Second, 7*time.Second)
-	}
-	add(&phase1, 3, 1*time.Second)
-	// Phase 2, after the restart: one more in C (3 s behind its partition,
-	// within the lateness) and two more in D.
-	add(&phase2, 2, 8*time.Second)
-	add(&phase2, 3, 4*time.Second, 7*time.Second)
+	sc := newKillScenario(time.Now().UTC())
+	users, win, want, phase1, phase2 := sc.users, sc.win, sc.want, sc.phase1, sc.phase2
+	const partitions = killPartitions
 
 	produceToPartitions(t, addr, "clickstream", phase1...)
 	start := func(idle string) *harness.Process {
@@ -132,6 +103,63 @@ func TestWindowKillMidWindowLosesNothing(t *testing.T) {
 			t.Fatalf("an event went to %s instead of its window: %s %v", topic, got[0].Value, got[0].Headers)
 		}
 	}
+}
+
+const killPartitions = 3
+
+// killScenario is the event set of the kill tests: windows A..D of 10 s
+// ending at base (truncated), six users u<i> on partition i%3, in
+// event-time order per partition. Phase 1 has three events per user in A, B
+// and C and one in D: every partition's watermark ends at D+1s, which
+// closes A and B (allowed lateness 5-10 s), not C or D. Phase 2, for after
+// the restart: one more in C (3 s behind its partition, within the
+// lateness) and two more in D.
+type killScenario struct {
+	users          []string
+	win            func(i int) time.Time
+	want           map[string]int // 10 s window id -> events
+	perUser        map[string]int // events per user
+	phase1, phase2 []*kgo.Record
+}
+
+func newKillScenario(base time.Time) *killScenario {
+	w := base.Truncate(10 * time.Second)
+	sc := &killScenario{
+		users:   []string{"u0", "u1", "u2", "u3", "u4", "u5"},
+		win:     func(i int) time.Time { return w.Add(time.Duration(i-4) * 10 * time.Second) }, // A=0 .. D=3
+		want:    map[string]int{},
+		perUser: map[string]int{},
+	}
+	add := func(to *[]*kgo.Record, window int, offsets ...time.Duration) {
+		for _, off := range offsets {
+			for i, u := range sc.users {
+				r := harness.KV(u, event(u, "click", sc.win(window).Add(off)))
+				r.Partition = int32(i % killPartitions)
+				*to = append(*to, r)
+				sc.want[fmt.Sprintf("%s|%s|%s", u, sc.win(window).Format(time.RFC3339), sc.win(window+1).Format(time.RFC3339))]++
+				sc.perUser[u]++
+			}
+		}
+	}
+	for i := 0; i < 3; i++ {
+		add(&sc.phase1, i, 1*time.Second, 4*time.Second, 7*time.Second)
+	}
+	add(&sc.phase1, 3, 1*time.Second)
+	add(&sc.phase2, 2, 8*time.Second)
+	add(&sc.phase2, 3, 4*time.Second, 7*time.Second)
+	return sc
+}
+
+// startBrokerProcess runs `pipeline broker` with a data directory, apart
+// from the pipeline under test, so killing that leaves the broker up.
+func startBrokerProcess(t *testing.T) string {
+	t.Helper()
+	port := harness.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	broker := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS="},
+		"broker", "--broker-port", fmt.Sprint(port), "--data-dir", filepath.Join(t.TempDir(), "data"))
+	broker.WaitForOutput(t, "embedded Kafka broker listening on "+addr, 30*time.Second)
+	return addr
 }
 
 // produceToPartitions writes records, in order, to topic on the partition

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -49,6 +50,7 @@ type embeddedEnv struct {
 	stopDemo    context.CancelFunc
 	stopProfile func()
 	demoDone    chan struct{}
+	tmpWAL      string // removed on stop (--in-memory runs)
 	logger      *slog.Logger
 }
 
@@ -126,6 +128,9 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		return err
 	}
 	e.logger.Info(b.Describe())
+	if err := e.setWALDir(c); err != nil {
+		return err
+	}
 	if v, ok := os.LookupEnv("PROFILE_URL"); !ok || v == "" {
 		if err := e.startProfileService(c.Float64(flagProfileFail)); err != nil {
 			return err
@@ -144,6 +149,25 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		}()
 	}
 	return nil
+}
+
+// setWALDir points WINDOW_WAL_DIR (the window buffer's write-ahead log in
+// configs/clickstream.yaml) next to the broker's data, unless it is set: the
+// log and the committed offsets describe the same progress, so they live
+// and go together. An in-memory broker gets a log that goes with it.
+func (e *embeddedEnv) setWALDir(c *cli.Context) error {
+	if v, ok := os.LookupEnv("WINDOW_WAL_DIR"); ok && v != "" {
+		return nil
+	}
+	dir := filepath.Join(c.String(flagDataDir), "window-wal")
+	if c.Bool(flagInMemory) {
+		tmp, err := os.MkdirTemp("", "pipeline-window-wal-")
+		if err != nil {
+			return fmt.Errorf("creating a temporary window log directory: %w", err)
+		}
+		dir, e.tmpWAL = tmp, tmp
+	}
+	return os.Setenv("WINDOW_WAL_DIR", dir)
 }
 
 // startProfileService stands in for the user-profile HTTP service that the
@@ -173,5 +197,8 @@ func (e *embeddedEnv) stop() {
 	}
 	if e.broker != nil {
 		e.broker.Close()
+	}
+	if e.tmpWAL != "" {
+		_ = os.RemoveAll(e.tmpWAL)
 	}
 }

@@ -39,7 +39,8 @@ type outItem struct {
 
 type metrics struct {
 	eventsIn, emitted, late, droppedLate *service.MetricCounter
-	open, lag                            *service.MetricGauge
+	redelivered, replayed                *service.MetricCounter
+	open, lag, walSegments               *service.MetricGauge
 }
 
 // windowBuffer adapts the Engine to service.BatchBuffer. WriteBatch takes
@@ -49,6 +50,7 @@ type windowBuffer struct {
 	opts  *options
 	eng   *Engine
 	x     *extractor
+	wal   *wal // nil: inputs are acknowledged when their windows are written
 	log   *service.Logger
 	m     metrics
 	clock func() time.Time
@@ -89,7 +91,18 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 			droppedLate: mt.NewCounter("window_dropped_late", "window"),
 			open:        mt.NewGauge("window_open"),
 			lag:         mt.NewGauge("window_watermark_lag_ms"),
+			redelivered: mt.NewCounter("window_redelivered_skipped"),
+			replayed:    mt.NewCounter("window_wal_replayed"),
+			walSegments: mt.NewGauge("window_wal_segments"),
 		}
+	}
+	if o.walDir != "" {
+		w, replay, err := openWAL(o.walDir, o.walSegmentBytes)
+		if err != nil {
+			return nil, err
+		}
+		b.wal = w
+		b.replayWAL(replay)
 	}
 	if ticker {
 		go b.tickLoop()
@@ -131,6 +144,9 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 		return
 	}
 	b.m.open.Set(int64(b.eng.Open()))
+	if b.wal != nil {
+		b.m.walSegments.Set(b.wal.segments.Load())
+	}
 	if wm := b.eng.Watermark(); wm != NoWatermark {
 		b.m.lag.Set((now - wm) / int64(time.Millisecond))
 	}
@@ -213,11 +229,19 @@ func (c *boundCache) format(ns int64) string {
 func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-
+	if b.wal != nil {
+		return b.writeLogged(ctx, batch, ackFn)
+	}
 	// The input is acked when every hold on ref is released: the writer's
-	// own hold (below), each time bucket its events landed in, and the
+	// own hold (in ingest), each time bucket its events landed in, and the
 	// pass-through batch.
-	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
+	b.ingest(ctx, batch, NewAck(func(err error) { _ = ackFn(context.Background(), err) }))
+	return nil
+}
+
+// ingest windows a batch whose acknowledgement is ref (an input's, or a
+// log segment's), consuming the caller's hold on ref. Callers hold writeMu.
+func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, ref *Ack) {
 	var writerErr error
 	defer func() { ref.Release(writerErr) }()
 
@@ -251,7 +275,7 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 	if b.closed || b.ended {
 		b.mu.Unlock()
 		writerErr = errShutdown
-		return nil
+		return
 	}
 	var in int64
 	for i, msg := range batch {
@@ -279,7 +303,7 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 				b.enqueuePassLocked(ref, pass)
 				b.mu.Unlock()
 				writerErr = errShutdown
-				return nil
+				return
 			}
 			now = b.clock().UnixNano()
 		}
@@ -304,7 +328,6 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 	}
 	b.gaugesLocked(now)
 	b.mu.Unlock()
-	return nil
 }
 
 func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch) {
@@ -370,7 +393,13 @@ func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 			}
 			var once sync.Once
 			return it.batch, func(_ context.Context, err error) error {
-				once.Do(func() { it.release(err) })
+				once.Do(func() {
+					if err != nil && b.wal != nil {
+						b.retryLater(it.batch, it.release)
+						return
+					}
+					it.release(err)
+				})
 				return nil
 			}, nil
 		}
@@ -432,5 +461,8 @@ func (b *windowBuffer) Close(ctx context.Context) error {
 	b.queue, b.queued = nil, 0
 	b.broadcastLocked(&b.dataCh)
 	b.broadcastLocked(&b.spaceCh)
+	if b.wal != nil {
+		return b.wal.close()
+	}
 	return nil
 }

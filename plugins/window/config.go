@@ -21,6 +21,9 @@ type options struct {
 	windows    []windowSource
 	needsNow   bool
 	tickPeriod time.Duration
+
+	walDir          string // "": no write-ahead log
+	walSegmentBytes int64
 }
 
 type tsSource struct {
@@ -119,6 +122,18 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 	} else if tsField != "" {
 		o.ts.field = splitPath(tsField)
 	}
+
+	if o.walDir, err = conf.FieldString(fWAL, fWALDir); err != nil {
+		return nil, err
+	}
+	segBytes, err := conf.FieldInt(fWAL, fWALSegmentBytes)
+	if err != nil {
+		return nil, err
+	}
+	if segBytes <= 0 {
+		return nil, errors.New("field wal.segment_bytes: must be greater than zero")
+	}
+	o.walSegmentBytes = int64(segBytes)
 
 	wconfs, err := conf.FieldObjectList(fWindows)
 	if err != nil {

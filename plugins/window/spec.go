@@ -14,6 +14,9 @@ const (
 	fMaxOpen         = "max_open_windows"
 	fEndOfInput      = "end_of_input"
 	fWindows         = "windows"
+	fWAL             = "wal"
+	fWALDir          = "dir"
+	fWALSegmentBytes = "segment_bytes"
 
 	fName         = "name"
 	fType         = "type"
@@ -171,6 +174,14 @@ func bufferSpec() *service.ConfigSpec {
 			service.NewStringEnumField(fEndOfInput, "flush", "nack").
 				Description("What to do with windows still open when Benthos signals end of input. `flush`: emit them. `nack`: nack their inputs so they are re-consumed on restart. Benthos inputs wait for every message to be acknowledged before signalling end of input, and this buffer acknowledges inputs only when their windows close, so a bounded input never gets here with windows open unless they are closed otherwise: set `idle_timeout` for bounded inputs (the last windows then close that long after the input stops).").
 				Default("flush").Advanced(),
+			service.NewObjectField(fWAL,
+				service.NewStringField(fWALDir).
+					Description("Directory of the write-ahead log (one per buffer; created if missing). Empty: no log, and every input stays unacknowledged until the windows it fed are written. With a log, a batch is appended and fsynced, then acknowledged at once; memory then holds window state only, not the input messages. See \"Write-ahead log\" below.").
+					Default(""),
+				service.NewIntField(fWALSegmentBytes).
+					Description("Size at which the log starts a new segment file. A segment is deleted when every window its events fed has been written.").
+					Default(64<<20).Advanced(),
+			).Description("Write-ahead log: acknowledge inputs once logged instead of when their windows close."),
 			service.NewObjectListField(fWindows, windowFields()...).
 				Description("Window definitions; every event is offered to each one (subject to its `check`)."),
 		).
@@ -202,13 +213,17 @@ Each closed (window, key) becomes one JSON message: the key (field ` + "`key_nam
 
 == Nothing is lost
 
-An input message is acknowledged only after every window it contributed to has been emitted and acknowledged by the output (reference-counted across hopping windows and window definitions); a failed emission nacks its inputs. When the buffer is closed (shutdown) the inputs of open windows are nacked so they are consumed again on restart.
+Without ` + "`wal`" + `, an input message is acknowledged only after every window it contributed to has been emitted and acknowledged by the output (reference-counted across hopping windows and window definitions); a failed emission nacks its inputs. When the buffer is closed (shutdown) the inputs of open windows are nacked so they are consumed again on restart.
 
 Benthos inputs wait for all their messages to be acknowledged before they signal end of input or finish a graceful shutdown. Because inputs are held by open windows, a bounded input (file, generate with count, a finite replay) only completes once its windows close, and ` + "`end_of_input: flush`" + ` only applies to what is still open then: set ` + "`idle_timeout`" + ` for bounded inputs, so the last windows close that long after the input stops (without it, and without newer events, they never close and the stream never ends). A graceful shutdown of an unbounded input either waits for the same, or for the shutdown timeout after which the buffer is closed and the open windows' inputs are nacked. Consequently the input must allow many unacknowledged messages: with ` + "`redpanda`" + ` use ` + "`unordered_processing: { enabled: true, checkpoint_limit: N }`" + ` with N above the number of messages per partition that arrive within ` + "`size + allowed_lateness`" + ` (or the session length).
 
+== Write-ahead log
+
+With ` + "`wal.dir`" + ` set, each batch is appended to a log in that directory and fsynced, and the input is acknowledged right away; the batch's events then hold their log segment, not the input, until every window they fed is written, and a segment with nothing left to hold is deleted. Memory holds window state only (O(keys), not O(events)), inputs need no large ` + "`checkpoint_limit`" + `, and bounded inputs end without waiting for their windows. On start, the batches still held in the log are replayed into the windows before new input is taken. Since an acknowledged offset reaches the broker a little later (inputs commit periodically), a crash can make the input deliver again events the log already has: the log keeps the highest ` + "`kafka_offset`" + ` per ` + "`kafka_topic`" + `/` + "`kafka_partition`" + ` and skips messages at or below it (metric ` + "`window_redelivered_skipped`" + `), so keep those metadata keys as the input set them (a message without all three is never skipped). The directory belongs with the consumer group's committed offsets: delete both together, and give every buffer its own directory (a lock file enforces it). When the output nacks a result the buffer delivers it again after 100ms. Disk use is the raw events of the open windows (with 30 min sessions, 30 min of input).
+
 == Delivery guarantees
 
-At least once, per window. A crash (or a nack) makes the input replay from its committed offset, which for ` + "`redpanda`" + ` is per partition the lowest unacknowledged message, i.e. the oldest event of a window that was still open. Windows that were open are then emitted in full, but events after that offset that belong to windows already emitted before the crash are replayed too, without the earlier events of the same windows, which were acknowledged and are not replayed. Such a window is emitted again with only part of its events: under the same ` + "`window_id`" + ` for tumbling and hopping windows (hopping windows overlapping the replay start are always affected, tumbling windows when an out-of-order event straddles the offset), and for sessions as an additional session of the same key that overlaps the original one (later start, usually the same end). A buffer cannot avoid this: it does not see acknowledged offsets, and holding the acknowledgements of emitted windows back until no open window interleaves with them could postpone every commit forever on a disordered stream. A compacted topic keeps the latest record per key, which may be such a partial re-emission. Consumers that need exact results keep, per ` + "`window_id`" + `, the record with the largest ` + "`window_events`" + ` (a count aggregate carries the same number in the body), and for sessions, among overlapping sessions of one key, the one with the most events. Duplicates are otherwise identical re-emissions of the same window.
+At least once, per window. With ` + "`wal`" + `, a restart replays the logged batches whose windows were not all written; a window already written before the crash whose events are partly in such batches is emitted again with those events only, as described next for the input. Without it, a crash (or a nack) makes the input replay from its committed offset, which for ` + "`redpanda`" + ` is per partition the lowest unacknowledged message, i.e. the oldest event of a window that was still open. Windows that were open are then emitted in full, but events after that offset that belong to windows already emitted before the crash are replayed too, without the earlier events of the same windows, which were acknowledged and are not replayed. Such a window is emitted again with only part of its events: under the same ` + "`window_id`" + ` for tumbling and hopping windows (hopping windows overlapping the replay start are always affected, tumbling windows when an out-of-order event straddles the offset), and for sessions as an additional session of the same key that overlaps the original one (later start, usually the same end). A buffer cannot avoid this: it does not see acknowledged offsets, and holding the acknowledgements of emitted windows back until no open window interleaves with them could postpone every commit forever on a disordered stream. A compacted topic keeps the latest record per key, which may be such a partial re-emission. Consumers that need exact results keep, per ` + "`window_id`" + `, the record with the largest ` + "`window_events`" + ` (a count aggregate carries the same number in the body), and for sessions, among overlapping sessions of one key, the one with the most events. Duplicates are otherwise identical re-emissions of the same window.
 
 == Back-pressure
 
@@ -216,7 +231,7 @@ At ` + "`max_open_windows`" + ` the buffer stops accepting input until windows c
 
 == Metrics
 
-` + "`window_events_in`, `window_open` (gauge), `window_emitted` (label `window`), `window_late_events`, `window_dropped_late`, `window_watermark_lag_ms`" + ` (gauge: wall clock minus stage watermark).
+` + "`window_events_in`, `window_open` (gauge), `window_emitted` (label `window`), `window_late_events`, `window_dropped_late`, `window_watermark_lag_ms`" + ` (gauge: wall clock minus stage watermark); with ` + "`wal`: `window_wal_segments` (gauge), `window_wal_replayed`, `window_redelivered_skipped`" + `.
 `
 
 const exampleActivity = `

@@ -34,14 +34,19 @@ func fileOutput(path string) string {
 }
 
 // windowBuffer: the window buffer with the fast-path fields; idle_timeout
-// closes the last windows once the bounded input stops.
-func windowBuffer(windows string) string {
+// closes the last windows once the bounded input stops. walDir "" holds
+// every input until its windows are written (no write-ahead log).
+func windowBuffer(windows, walDir string) string {
+	wal := ""
+	if walDir != "" {
+		wal = fmt.Sprintf("    wal: { dir: %q }\n", walDir)
+	}
 	return `buffer:
   window:
     timestamp_field: timestamp
     allowed_lateness: 5s
     idle_timeout: 1s
-    windows:
+` + wal + `    windows:
 ` + windows
 }
 
@@ -71,8 +76,8 @@ const session30m = `      - name: user_session
 `
 
 // cfgA: our window buffer, 10 s tumbling count per user, file → file.
-func cfgA(in, out, httpAddr string) string {
-	return httpSection(httpAddr) + loggerSection + fileInput(in) + windowBuffer(tumbling10s) + fileOutput(out)
+func cfgA(in, out, walDir, httpAddr string) string {
+	return httpSection(httpAddr) + loggerSection + fileInput(in) + windowBuffer(tumbling10s, walDir) + fileOutput(out)
 }
 
 // cfgA0: the same input into drop, no buffer: the runtime's ceiling.
@@ -81,8 +86,8 @@ func cfgA0(in string) string {
 }
 
 // cfgE: A's setup with other windows.
-func cfgE(in, out, windows string) string {
-	return httpSection("") + loggerSection + fileInput(in) + windowBuffer(windows) + fileOutput(out)
+func cfgE(in, out, walDir, windows string) string {
+	return httpSection("") + loggerSection + fileInput(in) + windowBuffer(windows, walDir) + fileOutput(out)
 }
 
 // cfgB: the stock job. system_window flushes by the system clock and drops
@@ -110,7 +115,7 @@ pipeline:
 
 // cfgHuge: 10M events over 100k keys in one 10 s window, generated in
 // process (no file), written to a file for the check.
-func cfgHuge(n, keys int, out string) string {
+func cfgHuge(n, keys int, out, walDir string) string {
 	return httpSection("") + loggerSection + fmt.Sprintf(`input:
   generate:
     count: %d
@@ -118,7 +123,7 @@ func cfgHuge(n, keys int, out string) string {
     batch_size: 2000
     mapping: |
       root = {"user_id": "user-" + (counter() %% %d).string(), "event_type": "click", "timestamp": "2024-06-27T15:00:05.000000"}
-`, n, keys) + windowBuffer(tumbling10s) + fileOutput(out)
+`, n, keys) + windowBuffer(tumbling10s, walDir) + fileOutput(out)
 }
 
 // cfgD derives the window stage of configs/clickstream.yaml: its first
@@ -127,7 +132,7 @@ func cfgHuge(n, keys int, out string) string {
 // user_stats redpanda output; without the validation and the enrichment
 // HTTP step (input processors), the retry router and the DLQ. passThrough
 // (D0) drops the buffer and processors.
-func cfgD(root, broker, group string, passThrough bool, httpAddr string) (string, error) {
+func cfgD(root, broker, group, walDir string, passThrough bool, httpAddr string) (string, error) {
 	raw, err := os.ReadFile(filepath.Join(root, "configs", "clickstream.yaml"))
 	if err != nil {
 		return "", err
@@ -167,6 +172,10 @@ func cfgD(root, broker, group string, passThrough bool, httpAddr string) (string
 		d["http"] = map[string]any{"address": httpAddr, "debug_endpoints": true}
 	}
 	if !passThrough {
+		// As `pipeline` runs it with the embedded broker: WINDOW_WAL_DIR set.
+		if w, ok := dig(c, "buffer", "window", "wal").(map[string]any); ok {
+			w["dir"] = walDir
+		}
 		d["buffer"] = c["buffer"]
 		d["pipeline"] = c["pipeline"]
 	}

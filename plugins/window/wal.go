@@ -1,0 +1,555 @@
+package window
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The write-ahead log lets the buffer acknowledge inputs as soon as their
+// events are on disk instead of when their windows close: held input
+// messages, not window state, are what made memory grow with events. Each
+// WriteBatch appends one record and fsyncs before the input is acked; the
+// batch's ack node then releases its segment, and a segment whose batches
+// were all emitted and written is deleted. On start the segments still on
+// disk are replayed into the engine, so nothing acked is ever lost.
+//
+// Acknowledged offsets reach the broker a little later (the input commits
+// periodically), so after a crash the input redelivers some events that
+// are already in the log. The log therefore keeps the highest offset per
+// topic/partition (kafka_* metadata) and the buffer skips redeliveries at or
+// below it. Every segment starts with the positions as of its creation, and
+// the newest segment is never deleted, so the positions survive compaction.
+//
+// File layout: a sequence of records, each
+//
+//	uint32 length | uint32 CRC-32C of payload | payload
+//
+// where payload is a kind byte then, for walPositions, uvarint n and n
+// (string topic, varint partition, varint offset); for walBatch, uvarint
+// sequence number, uvarint n and n messages (bytes body, string error,
+// uvarint m, m (string key, string value)); for walReleased, uvarint n and n
+// batch sequence numbers whose windows were all written (written lazily,
+// before the next batch: a lost marker only means a longer replay).
+// Strings and bytes are uvarint length + data. A torn or corrupt tail is
+// never an acknowledged write (the ack follows the fsync), so reading stops
+// there.
+
+const (
+	walPositions byte = 1
+	walBatch     byte = 2
+	walReleased  byte = 3
+
+	walPrefix = "wal-"
+	walSuffix = ".log"
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// walMsg is one logged message: its body, metadata as strings and, for a
+// message that arrived errored (passed through to the output's error
+// routing), its error text.
+type walMsg struct {
+	Body []byte
+	Meta [][2]string
+	Err  string
+}
+
+// partitionKey identifies a source partition for redelivery detection.
+type partitionKey struct {
+	topic     string
+	partition int64
+}
+
+// walSegment is one log file. refs counts the batches in it whose windows
+// are not yet written, plus one while it is the active (appended) segment.
+type walSegment struct {
+	path   string
+	refs   atomic.Int64
+	retain atomic.Bool // a batch failed or was abandoned: replay it next start
+	onGone func(path string)
+}
+
+// release drops one reference. The file is deleted with the last one unless
+// a batch in it was released with an error (it must be replayed).
+func (s *walSegment) release(err error) {
+	if err != nil {
+		s.retain.Store(true)
+	}
+	if s.refs.Add(-1) != 0 || s.retain.Load() {
+		return
+	}
+	_ = os.Remove(s.path)
+	if s.onGone != nil {
+		s.onGone(s.path)
+	}
+}
+
+// walRef is one logged batch's claim on its segment.
+type walRef struct {
+	w   *wal
+	seg *walSegment
+	seq uint64
+}
+
+// release is called once, when every window the batch fed was written
+// (err == nil) or abandoned.
+func (r walRef) release(err error) {
+	if err == nil {
+		r.w.relMu.Lock()
+		r.w.released = append(r.w.released, r.seq)
+		r.w.relMu.Unlock()
+	}
+	r.seg.release(err)
+}
+
+// walReplay is a batch read back from a segment at start.
+type walReplay struct {
+	ref  walRef
+	msgs []walMsg
+}
+
+// wal is the log of one buffer. append and seen are called by the single
+// writer (WriteBatch is serialised), so positions needs no lock; mu guards
+// the file against close. Segment releases come from any goroutine.
+type wal struct {
+	dir      string
+	segBytes int64
+
+	mu        sync.Mutex
+	active    *walSegment
+	f         *os.File
+	size      int64
+	seq       uint64
+	positions map[partitionKey]int64
+	buf       []byte
+	lock      *os.File
+	nextSeq   uint64       // sequence number of the next batch
+	segments  atomic.Int64 // files on disk
+
+	relMu    sync.Mutex
+	released []uint64 // batches released since the last marker
+}
+
+// openWAL opens (creating) dir, reads every segment left by an earlier run
+// and starts a new active segment. The returned batches must be replayed
+// and each released on its segment exactly once.
+func openWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("wal.dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, replay, err := readWAL(dir, segBytes)
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	w.lock = lock
+	return w, replay, nil
+}
+
+func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
+	names, err := filepath.Glob(filepath.Join(dir, walPrefix+"*"+walSuffix))
+	if err != nil {
+		return nil, nil, fmt.Errorf("wal.dir: %w", err)
+	}
+	slices.Sort(names) // zero-padded sequence numbers sort in write order
+	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]int64{}, buf: make([]byte, 8, 64<<10)}
+	type logged struct {
+		seg  *walSegment
+		seq  uint64
+		msgs []walMsg
+	}
+	var batches []logged
+	var segs []*walSegment
+	released := map[uint64]bool{}
+	for _, name := range names {
+		seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), walPrefix), walSuffix), 10, 64)
+		if err != nil {
+			continue // not ours
+		}
+		w.seq = max(w.seq, seq)
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("wal: reading %s: %w", name, err)
+		}
+		seg := &walSegment{path: name, onGone: w.gone}
+		segs = append(segs, seg)
+		w.segments.Add(1)
+		if err := readRecords(raw, func(kind byte, p []byte) error {
+			switch kind {
+			case walPositions:
+				return decodePositions(p, w.positions)
+			case walReleased:
+				return decodeReleased(p, released)
+			case walBatch:
+				bseq, msgs, err := decodeBatch(p)
+				if err != nil {
+					return err
+				}
+				w.observe(msgs)
+				w.nextSeq = max(w.nextSeq, bseq+1)
+				batches = append(batches, logged{seg, bseq, msgs})
+			}
+			return nil
+		}); err != nil {
+			return nil, nil, fmt.Errorf("wal: %s: %w", name, err)
+		}
+	}
+	var replay []walReplay
+	for _, b := range batches {
+		if released[b.seq] {
+			continue
+		}
+		b.seg.refs.Add(1)
+		replay = append(replay, walReplay{ref: walRef{w: w, seg: b.seg, seq: b.seq}, msgs: b.msgs})
+	}
+	var empty []*walSegment
+	for _, s := range segs {
+		if s.refs.Load() == 0 {
+			empty = append(empty, s)
+		}
+	}
+	if err := w.rotate(); err != nil {
+		return nil, nil, err
+	}
+	// Their positions now live in the new active segment.
+	for _, s := range empty {
+		s.refs.Add(1)
+		s.release(nil)
+	}
+	return w, replay, nil
+}
+
+func (w *wal) gone(string) { w.segments.Add(-1) }
+
+// rotate seals the active segment and starts the next one with the current
+// positions. Callers hold w.mu (or own w exclusively).
+func (w *wal) rotate() error {
+	w.seq++
+	path := filepath.Join(w.dir, fmt.Sprintf("%s%016d%s", walPrefix, w.seq, walSuffix))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("wal: creating segment: %w", err)
+	}
+	seg := &walSegment{path: path, onGone: w.gone}
+	seg.refs.Store(1) // the active hold
+	w.segments.Add(1)
+	old, oldF := w.active, w.f
+	w.active, w.f, w.size = seg, f, 0
+	buf := beginFrame(w.buf[:0])
+	if err := w.write(endFrame(encodePositions(buf, w.positions), 0)); err != nil {
+		return err
+	}
+	if oldF != nil {
+		_ = oldF.Close()
+		old.release(nil)
+	}
+	return nil
+}
+
+// beginFrame reserves a record header; endFrame fills it in for the
+// payload appended since start.
+func beginFrame(b []byte) []byte { return append(b, 0, 0, 0, 0, 0, 0, 0, 0) }
+
+func endFrame(b []byte, start int) []byte {
+	payload := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:start+4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[start+4:start+8], crc32.Checksum(payload, crcTable))
+	return b
+}
+
+// releasedFrame appends a marker for the batches released since the last.
+func (w *wal) releasedFrame(b []byte) []byte {
+	w.relMu.Lock()
+	rel := w.released
+	w.released = nil
+	w.relMu.Unlock()
+	if len(rel) == 0 {
+		return b
+	}
+	start := len(b)
+	return endFrame(encodeReleased(beginFrame(b), rel), start)
+}
+
+// write appends framed records and fsyncs. The buffer is kept for the next
+// write.
+func (w *wal) write(frame []byte) error {
+	w.buf = frame[:0]
+	if _, err := w.f.Write(frame); err != nil {
+		return fmt.Errorf("wal: writing %s: %w", w.active.path, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("wal: syncing %s: %w", w.active.path, err)
+	}
+	w.size += int64(len(frame))
+	return nil
+}
+
+// append logs a batch durably and returns the segment now holding it (with
+// a reference the caller releases once the batch's windows are written).
+func (w *wal) append(msgs []walMsg) (walRef, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return walRef{}, errors.New("wal: closed")
+	}
+	if w.size >= w.segBytes {
+		if err := w.rotate(); err != nil {
+			return walRef{}, err
+		}
+	}
+	b := w.releasedFrame(w.buf[:0])
+	start := len(b)
+	ref := walRef{w: w, seg: w.active, seq: w.nextSeq}
+	if err := w.write(endFrame(encodeBatch(beginFrame(b), ref.seq, msgs), start)); err != nil {
+		return walRef{}, err
+	}
+	w.nextSeq++
+	w.observe(msgs)
+	ref.seg.refs.Add(1)
+	return ref, nil
+}
+
+// seen reports whether an event at this position is already in the log (a
+// redelivery after a crash or rebalance): offsets of a partition arrive in
+// order, so anything at or below the highest logged offset is.
+func (w *wal) seen(k partitionKey, offset int64) bool {
+	hi, ok := w.positions[k]
+	return ok && offset <= hi
+}
+
+func (w *wal) observe(msgs []walMsg) {
+	for i := range msgs {
+		if k, off, ok := sourcePosition(msgs[i].Meta); ok {
+			if cur, known := w.positions[k]; !known || off > cur {
+				w.positions[k] = off
+			}
+		}
+	}
+}
+
+// close stops appending. The active segment stays on disk: it carries the
+// positions the next start needs.
+func (w *wal) close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return nil
+	}
+	if b := w.releasedFrame(w.buf[:0]); len(b) > 0 {
+		_ = w.write(b)
+	}
+	err := w.f.Close()
+	w.f = nil
+	w.lock.Close()
+	return err
+}
+
+// sourcePosition reads kafka_topic, kafka_partition and kafka_offset.
+func sourcePosition(meta [][2]string) (partitionKey, int64, bool) {
+	var k partitionKey
+	var off int64
+	var have int
+	for _, kv := range meta {
+		switch kv[0] {
+		case "kafka_topic":
+			k.topic = kv[1]
+			have |= 1
+		case "kafka_partition":
+			p, err := strconv.ParseInt(kv[1], 10, 64)
+			if err != nil {
+				return k, 0, false
+			}
+			k.partition = p
+			have |= 2
+		case "kafka_offset":
+			o, err := strconv.ParseInt(kv[1], 10, 64)
+			if err != nil {
+				return k, 0, false
+			}
+			off = o
+			have |= 4
+		}
+	}
+	return k, off, have == 7
+}
+
+// --- encoding ---------------------------------------------------------------
+
+func putBytes(b, s []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func putString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func encodeBatch(b []byte, seq uint64, msgs []walMsg) []byte {
+	b = append(b, walBatch)
+	b = binary.AppendUvarint(b, seq)
+	b = binary.AppendUvarint(b, uint64(len(msgs)))
+	for i := range msgs {
+		b = putBytes(b, msgs[i].Body)
+		b = putString(b, msgs[i].Err)
+		b = binary.AppendUvarint(b, uint64(len(msgs[i].Meta)))
+		for _, kv := range msgs[i].Meta {
+			b = putString(b, kv[0])
+			b = putString(b, kv[1])
+		}
+	}
+	return b
+}
+
+func encodeReleased(b []byte, seqs []uint64) []byte {
+	b = append(b, walReleased)
+	b = binary.AppendUvarint(b, uint64(len(seqs)))
+	for _, s := range seqs {
+		b = binary.AppendUvarint(b, s)
+	}
+	return b
+}
+
+func decodeReleased(p []byte, into map[uint64]bool) error {
+	d := decoder{p: p}
+	n := d.uvarint()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		into[d.uvarint()] = true
+	}
+	return d.err
+}
+
+func encodePositions(b []byte, pos map[partitionKey]int64) []byte {
+	b = append(b, walPositions)
+	b = binary.AppendUvarint(b, uint64(len(pos)))
+	for k, off := range pos {
+		b = putString(b, k.topic)
+		b = binary.AppendVarint(b, k.partition)
+		b = binary.AppendVarint(b, off)
+	}
+	return b
+}
+
+var errCorrupt = errors.New("corrupt record")
+
+// decoder reads the encoding above; the first error sticks.
+type decoder struct {
+	p   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.p)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.p)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.p = d.p[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.p)) {
+		d.err = errCorrupt
+		return nil
+	}
+	b := d.p[:n:n]
+	d.p = d.p[n:]
+	return b
+}
+
+func decodeBatch(p []byte) (uint64, []walMsg, error) {
+	d := decoder{p: p}
+	seq := d.uvarint()
+	n := d.uvarint()
+	if n > uint64(len(p)) {
+		return 0, nil, errCorrupt
+	}
+	msgs := make([]walMsg, 0, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		m := walMsg{Body: d.bytes()}
+		m.Err = string(d.bytes())
+		nm := d.uvarint()
+		if nm > uint64(len(d.p)) {
+			return 0, nil, errCorrupt
+		}
+		m.Meta = make([][2]string, 0, nm)
+		for j := uint64(0); j < nm && d.err == nil; j++ {
+			k := string(d.bytes())
+			m.Meta = append(m.Meta, [2]string{k, string(d.bytes())})
+		}
+		msgs = append(msgs, m)
+	}
+	return seq, msgs, d.err
+}
+
+func decodePositions(p []byte, into map[partitionKey]int64) error {
+	d := decoder{p: p}
+	n := d.uvarint()
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		k := partitionKey{topic: string(d.bytes()), partition: d.varint()}
+		off := d.varint()
+		if d.err == nil {
+			if cur, ok := into[k]; !ok || off > cur {
+				into[k] = off
+			}
+		}
+	}
+	return d.err
+}
+
+// readRecords calls fn for each intact record. It stops quietly at a torn
+// tail (short frame or checksum mismatch): such a write was never synced, so
+// never acknowledged. A record that checks out but does not decode is a
+// real error.
+func readRecords(raw []byte, fn func(kind byte, payload []byte) error) error {
+	for len(raw) >= 8 {
+		n := binary.LittleEndian.Uint32(raw[0:4])
+		sum := binary.LittleEndian.Uint32(raw[4:8])
+		if uint64(n) > uint64(len(raw)-8) || n == 0 {
+			return nil
+		}
+		p := raw[8 : 8+n]
+		if crc32.Checksum(p, crcTable) != sum {
+			return nil
+		}
+		if err := fn(p[0], p[1:]); err != nil {
+			return err
+		}
+		raw = raw[8+n:]
+	}
+	return nil
+}

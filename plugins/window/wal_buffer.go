@@ -1,0 +1,125 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+)
+
+// walRetryDelay spaces out re-deliveries of a result the output nacked: with
+// the log the input is already acknowledged, so the buffer retries itself.
+const walRetryDelay = 100 * time.Millisecond
+
+// writeLogged is WriteBatch with the write-ahead log: redeliveries are
+// skipped, the rest is appended and synced, the input is acknowledged, and
+// only then windowed, held by the log segment instead of the input.
+func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
+	kept := batch[:0:0]
+	recs := make([]walMsg, 0, len(batch))
+	var skipped int64
+	for _, msg := range batch {
+		if k, off, ok := messagePosition(msg); ok && b.wal.seen(k, off) {
+			skipped++
+			continue
+		}
+		kept = append(kept, msg)
+		recs = append(recs, toWALMsg(msg))
+	}
+	if skipped > 0 && b.m.redelivered != nil {
+		b.m.redelivered.Incr(skipped)
+	}
+	if len(kept) == 0 {
+		return ackFn(ctx, nil)
+	}
+	ref, err := b.wal.append(recs)
+	if err != nil {
+		// Not acknowledged: the input redelivers the batch.
+		return fmt.Errorf("window: %w", err)
+	}
+	if err := ackFn(ctx, nil); err != nil && b.log != nil {
+		b.log.Warnf("window: acknowledging a logged batch: %v", err)
+	}
+	b.ingest(ctx, kept, NewAck(ref.release))
+	return nil
+}
+
+// replayWAL windows the batches an earlier run logged but whose windows
+// were not all written.
+func (b *windowBuffer) replayWAL(batches []walReplay) {
+	b.writeMu.Lock()
+	defer b.writeMu.Unlock()
+	var n int64
+	for _, r := range batches {
+		batch := make(service.MessageBatch, len(r.msgs))
+		for i := range r.msgs {
+			batch[i] = fromWALMsg(&r.msgs[i])
+		}
+		n += int64(len(batch))
+		b.ingest(context.Background(), batch, NewAck(r.ref.release))
+	}
+	if b.m.replayed != nil {
+		b.m.replayed.Incr(n)
+	}
+	if n > 0 && b.log != nil {
+		b.log.Infof("window: replayed %d logged events from %s", n, b.opts.walDir)
+	}
+}
+
+// retryLater puts a nacked result back at the head of the queue after a
+// pause, keeping its release (the log segment's hold) for when it is written.
+func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error)) {
+	time.AfterFunc(walRetryDelay, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.closed {
+			release(errShutdown)
+			return
+		}
+		b.queue = append([]outItem{{batch: batch, n: len(batch), release: release}}, b.queue...)
+		b.queued += len(batch)
+		b.broadcastLocked(&b.dataCh)
+	})
+}
+
+func messagePosition(msg *service.Message) (partitionKey, int64, bool) {
+	t, ok1 := msg.MetaGet("kafka_topic")
+	ps, ok2 := msg.MetaGet("kafka_partition")
+	os, ok3 := msg.MetaGet("kafka_offset")
+	if !ok1 || !ok2 || !ok3 {
+		return partitionKey{}, 0, false
+	}
+	p, err1 := strconv.ParseInt(ps, 10, 64)
+	o, err2 := strconv.ParseInt(os, 10, 64)
+	if err1 != nil || err2 != nil {
+		return partitionKey{}, 0, false
+	}
+	return partitionKey{topic: t, partition: p}, o, true
+}
+
+func toWALMsg(msg *service.Message) walMsg {
+	body, _ := msg.AsBytes()
+	m := walMsg{Body: body}
+	if err := msg.GetError(); err != nil {
+		m.Err = err.Error()
+	}
+	_ = msg.MetaWalk(func(k, v string) error {
+		m.Meta = append(m.Meta, [2]string{k, v})
+		return nil
+	})
+	return m
+}
+
+func fromWALMsg(m *walMsg) *service.Message {
+	msg := service.NewMessage(m.Body)
+	for _, kv := range m.Meta {
+		msg.MetaSetMut(kv[0], kv[1])
+	}
+	if m.Err != "" {
+		msg.SetError(errors.New(m.Err))
+	}
+	return msg
+}
