@@ -47,12 +47,13 @@ func startProfileService(t *testing.T, o profileservice.Options) (string, *profi
 
 // runClickstream starts the binary on the main config against addr with a
 // profile service that never fails. Windows close 1s after the input goes
-// quiet, so fixed event sets in the past come out promptly.
+// quiet, so fixed event sets in the past come out promptly. The window
+// write-ahead log is on, as `pipeline` runs the job beside its broker.
 func runClickstream(t *testing.T, addr string, extraEnv ...string) *harness.Process {
 	t.Helper()
 	url, _ := startProfileService(t, profileservice.Options{})
 	env := append([]string{"KAFKA_BROKERS=" + addr, "PROFILE_URL=" + url, "PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t),
-		"WINDOW_IDLE_TIMEOUT=1s"}, extraEnv...)
+		"WINDOW_IDLE_TIMEOUT=1s", "WINDOW_WAL_DIR=" + t.TempDir()}, extraEnv...)
 	return harness.Start(t, "", env, "-c", clickstreamConfig)
 }
 

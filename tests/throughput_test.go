@@ -31,7 +31,7 @@ func TestClickstreamMovesHalfAMillionRecords(t *testing.T) {
 	start := time.Now()
 	// A 1s idle timeout would call a partition idle while the consumer is
 	// busy with the others, and its backlog late: 5s is safe here.
-	runClickstream(t, addr, "PIPELINE_EVENT_LOG_LEVEL=TRACE", "WINDOW_IDLE_TIMEOUT=5s")
+	runClickstream(t, addr, "PIPELINE_LOG_WINDOWS=false", "WINDOW_IDLE_TIMEOUT=5s")
 	// Every event is counted in a window or, when its profile call timed
 	// out under load and its retry came back after the watermark moved on,
 	// routed to clickstream-late. Lost events would leave the sum short.

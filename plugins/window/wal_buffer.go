@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -22,12 +21,13 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 	recs := make([]walMsg, 0, len(batch))
 	var skipped int64
 	for _, msg := range batch {
-		if k, off, ok := messagePosition(msg); ok && b.wal.seen(k, off) {
+		rec := toWALMsg(msg)
+		if k, off, ok := sourcePosition(rec.Meta); ok && b.wal.seen(k, off) {
 			skipped++
 			continue
 		}
 		kept = append(kept, msg)
-		recs = append(recs, toWALMsg(msg))
+		recs = append(recs, rec)
 	}
 	if skipped > 0 && b.m.redelivered != nil {
 		b.m.redelivered.Incr(skipped)
@@ -83,21 +83,6 @@ func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error
 		b.queued += len(batch)
 		b.broadcastLocked(&b.dataCh)
 	})
-}
-
-func messagePosition(msg *service.Message) (partitionKey, int64, bool) {
-	t, ok1 := msg.MetaGet("kafka_topic")
-	ps, ok2 := msg.MetaGet("kafka_partition")
-	os, ok3 := msg.MetaGet("kafka_offset")
-	if !ok1 || !ok2 || !ok3 {
-		return partitionKey{}, 0, false
-	}
-	p, err1 := strconv.ParseInt(ps, 10, 64)
-	o, err2 := strconv.ParseInt(os, 10, 64)
-	if err1 != nil || err2 != nil {
-		return partitionKey{}, 0, false
-	}
-	return partitionKey{topic: t, partition: p}, o, true
 }
 
 func toWALMsg(msg *service.Message) walMsg {
