@@ -24,17 +24,19 @@ import (
 //
 // Acknowledged offsets reach the broker a little later (the input commits
 // periodically), so after a crash the input redelivers some events that
-// are already in the log. The log therefore keeps the highest offset per
-// topic/partition (kafka_* metadata) and the buffer skips redeliveries at or
-// below it. Every segment starts with the positions as of its creation, and
-// the newest segment is never deleted, so the positions survive compaction.
+// are already in the log. The log therefore keeps the set of logged offsets
+// per topic/partition (kafka_* metadata, as ranges) and the buffer skips
+// redeliveries of those. Every segment starts with the positions as of its
+// creation, and the newest segment is never deleted, so the positions
+// survive compaction.
 //
 // File layout: a sequence of records, each
 //
 //	uint32 length | uint32 CRC-32C of payload | payload
 //
 // where payload is a kind byte then, for walPositions, uvarint n and n
-// (string topic, varint partition, varint offset); for walBatch, uvarint
+// (string topic, varint partition, uvarint r, r (varint lo, varint hi));
+// for walBatch, uvarint
 // sequence number, uvarint n and n messages (bytes body, string error,
 // uvarint m, m (string key, string value)); for walReleased, uvarint n and n
 // batch sequence numbers whose windows were all written (written lazily,
@@ -129,7 +131,7 @@ type wal struct {
 	f         *os.File
 	size      int64
 	seq       uint64
-	positions map[partitionKey]int64
+	positions map[partitionKey]*offsetSet
 	buf       []byte
 	lock      *os.File
 	nextSeq   uint64       // sequence number of the next batch
@@ -165,7 +167,7 @@ func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
 		return nil, nil, fmt.Errorf("wal.dir: %w", err)
 	}
 	slices.Sort(names) // zero-padded sequence numbers sort in write order
-	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]int64{}, buf: make([]byte, 8, 64<<10)}
+	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]*offsetSet{}, buf: make([]byte, 8, 64<<10)}
 	type logged struct {
 		seg  *walSegment
 		seq  uint64
@@ -190,7 +192,7 @@ func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
 		if err := readRecords(raw, func(kind byte, p []byte) error {
 			switch kind {
 			case walPositions:
-				return decodePositions(p, w.positions)
+				return decodePositions(p, w)
 			case walReleased:
 				return decodeReleased(p, released)
 			case walBatch:
@@ -322,22 +324,28 @@ func (w *wal) append(msgs []walMsg) (walRef, error) {
 	return ref, nil
 }
 
-// seen reports whether an event at this position is already in the log (a
-// redelivery after a crash or rebalance): offsets of a partition arrive in
-// order, so anything at or below the highest logged offset is.
+// seen reports whether an event at this position is already in the log: a
+// redelivery after a crash or rebalance.
 func (w *wal) seen(k partitionKey, offset int64) bool {
-	hi, ok := w.positions[k]
-	return ok && offset <= hi
+	s := w.positions[k]
+	return s != nil && s.has(offset)
 }
 
 func (w *wal) observe(msgs []walMsg) {
 	for i := range msgs {
 		if k, off, ok := sourcePosition(msgs[i].Meta); ok {
-			if cur, known := w.positions[k]; !known || off > cur {
-				w.positions[k] = off
-			}
+			w.offsets(k).add(off)
 		}
 	}
+}
+
+func (w *wal) offsets(k partitionKey) *offsetSet {
+	s := w.positions[k]
+	if s == nil {
+		s = &offsetSet{}
+		w.positions[k] = s
+	}
+	return s
 }
 
 // close stops appending. The active segment stays on disk: it carries the
@@ -432,13 +440,17 @@ func decodeReleased(p []byte, into map[uint64]bool) error {
 	return d.err
 }
 
-func encodePositions(b []byte, pos map[partitionKey]int64) []byte {
+func encodePositions(b []byte, pos map[partitionKey]*offsetSet) []byte {
 	b = append(b, walPositions)
 	b = binary.AppendUvarint(b, uint64(len(pos)))
-	for k, off := range pos {
+	for k, s := range pos {
 		b = putString(b, k.topic)
 		b = binary.AppendVarint(b, k.partition)
-		b = binary.AppendVarint(b, off)
+		b = binary.AppendUvarint(b, uint64(len(s.r)))
+		for _, r := range s.r {
+			b = binary.AppendVarint(b, r.lo)
+			b = binary.AppendVarint(b, r.hi)
+		}
 	}
 	return b
 }
@@ -516,15 +528,19 @@ func decodeBatch(p []byte) (uint64, []walMsg, error) {
 	return seq, msgs, d.err
 }
 
-func decodePositions(p []byte, into map[partitionKey]int64) error {
+func decodePositions(p []byte, w *wal) error {
 	d := decoder{p: p}
 	n := d.uvarint()
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		k := partitionKey{topic: string(d.bytes()), partition: d.varint()}
-		off := d.varint()
-		if d.err == nil {
-			if cur, ok := into[k]; !ok || off > cur {
-				into[k] = off
+		nr := d.uvarint()
+		if nr > uint64(len(d.p)) {
+			return errCorrupt
+		}
+		for j := uint64(0); j < nr && d.err == nil; j++ {
+			lo, hi := d.varint(), d.varint()
+			if d.err == nil && lo <= hi {
+				w.offsets(k).addRange(lo, hi)
 			}
 		}
 	}

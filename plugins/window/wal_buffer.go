@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -91,11 +93,36 @@ func toWALMsg(msg *service.Message) walMsg {
 	if err := msg.GetError(); err != nil {
 		m.Err = err.Error()
 	}
-	_ = msg.MetaWalk(func(k, v string) error {
-		m.Meta = append(m.Meta, [2]string{k, v})
+	_ = msg.MetaWalkMut(func(k string, v any) error {
+		m.Meta = append(m.Meta, [2]string{k, metaString(v)})
 		return nil
 	})
 	return m
+}
+
+// metaString renders a metadata value as MetaGet would, without the JSON
+// encoder MetaGet uses for every non-string value: Kafka inputs set several
+// integers per message, and this runs for each one.
+func metaString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	}
+	return bloblang.ValueToString(v)
 }
 
 func fromWALMsg(m *walMsg) *service.Message {

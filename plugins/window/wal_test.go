@@ -86,6 +86,29 @@ func TestWALReplaysWhatWasNotReleasedAndRemembersPositions(t *testing.T) {
 	}
 }
 
+// An unordered input may hand over a partition's later batch first: the
+// earlier offsets are new, not redeliveries, although they are lower.
+func TestWALSkipsOnlyLoggedOffsetsWhateverTheOrder(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := mustOpenWAL(t, dir, 1<<20)
+	if _, err := w.append([]walMsg{kafkaMsg("b", "t", 0, 5), kafkaMsg("b", "t", 0, 6)}); err != nil {
+		t.Fatal(err)
+	}
+	k := partitionKey{"t", 0}
+	if w.seen(k, 3) || w.seen(k, 4) || !w.seen(k, 5) || !w.seen(k, 6) || w.seen(k, 7) {
+		t.Fatalf("after logging 5-6: ranges %v", w.positions[k].r)
+	}
+	if _, err := w.append([]walMsg{kafkaMsg("a", "t", 0, 3), kafkaMsg("a", "t", 0, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	crash(w)
+	w2, _ := mustOpenWAL(t, dir, 1<<20)
+	defer w2.close()
+	if !w2.seen(k, 3) || !w2.seen(k, 6) || w2.seen(k, 2) || w2.seen(k, 7) {
+		t.Fatalf("after a restart: ranges %v", w2.positions[k].r)
+	}
+}
+
 func TestWALDeletesReleasedSegmentsButKeepsTheActiveOne(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 64) // tiny segments: every append rotates
