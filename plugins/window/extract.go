@@ -176,7 +176,11 @@ func (x *extractor) timestamp(msg *service.Message, raw []byte, now int64) (int6
 		}
 		return ns, nil
 	default:
-		if s, ok := msg.MetaGet("kafka_timestamp_ms"); ok {
+		if v, ok := msg.MetaGetMut("kafka_timestamp_ms"); ok {
+			if ms, ok := v.(int64); ok {
+				return ms * int64(time.Millisecond), nil
+			}
+			s := metaString(v)
 			ms, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
 				return 0, fmt.Errorf("timestamp: metadata kafka_timestamp_ms %q is not a number", s)
@@ -220,11 +224,15 @@ func rawTimestamp(v []byte) (int64, error) {
 // one-entry cache covers the usual batch-from-one-partition case without
 // building a map key.
 func (x *extractor) partition(msg *service.Message) int {
-	p, ok := msg.MetaGet("kafka_partition")
+	pv, ok := msg.MetaGetMut("kafka_partition")
 	if !ok {
 		return 0
 	}
-	t, _ := msg.MetaGet("kafka_topic")
+	p := metaString(pv)
+	t := ""
+	if tv, ok := msg.MetaGetMut("kafka_topic"); ok {
+		t = metaString(tv)
+	}
 	if x.hasLast && p == x.lastPrt && t == x.lastTopic {
 		return x.lastIdx
 	}
@@ -417,4 +425,29 @@ func resultValue(res *service.Message) (any, error) {
 		return nil, err
 	}
 	return string(b), nil
+}
+
+// metaString renders a metadata value as MetaGet would, without the JSON
+// encoder MetaGet uses for every non-string value: Kafka inputs set several
+// integers per message, and this runs for each one of them.
+func metaString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case int32:
+		return strconv.FormatInt(int64(x), 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case bool:
+		return strconv.FormatBool(x)
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	}
+	return bloblang.ValueToString(v)
 }
