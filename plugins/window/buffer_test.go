@@ -493,6 +493,7 @@ func TestLintAndConstructorErrors(t *testing.T) {
 		`{ timestamp: "root = this.ts", timestamp_field: ts, windows: [ { name: a, size: 1s } ] }`: "timestamp",
 		`windows: [ { name: a, size: 1s, key: "x", key_field: y } ]`:                               "key",
 		`windows: [ { name: a, size: 1s, aggregates: [ { name: s, type: sum } ] } ]`:               "aggregates[0]",
+		`{ wal: { dir: x, segment_bytes: 0 }, windows: [ { name: a, size: 1s } ] }`:                "wal.segment_bytes",
 	}
 	for conf, field := range cases {
 		sb := service.NewStreamBuilder()

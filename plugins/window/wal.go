@@ -206,7 +206,7 @@ func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
 			}
 			return nil
 		}); err != nil {
-			return nil, nil, fmt.Errorf("wal: %s: %w", name, err)
+			return nil, nil, fmt.Errorf("wal: %s: %w (the checksum matches, so it was written this way: by another version, or the disk lies; move the directory aside to start without it)", name, err)
 		}
 	}
 	var replay []walReplay
@@ -552,7 +552,7 @@ func decodePositions(p []byte, w *wal) error {
 // never acknowledged. A record that checks out but does not decode is a
 // real error.
 func readRecords(raw []byte, fn func(kind byte, payload []byte) error) error {
-	for len(raw) >= 8 {
+	for pos := 0; len(raw) >= 8; {
 		n := binary.LittleEndian.Uint32(raw[0:4])
 		sum := binary.LittleEndian.Uint32(raw[4:8])
 		if uint64(n) > uint64(len(raw)-8) || n == 0 {
@@ -563,9 +563,10 @@ func readRecords(raw []byte, fn func(kind byte, payload []byte) error) error {
 			return nil
 		}
 		if err := fn(p[0], p[1:]); err != nil {
-			return err
+			return fmt.Errorf("record at byte %d: %w", pos, err)
 		}
 		raw = raw[8+n:]
+		pos += 8 + int(n)
 	}
 	return nil
 }

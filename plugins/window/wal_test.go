@@ -218,3 +218,18 @@ func TestWALDirectoryIsExclusive(t *testing.T) {
 	w2, _ := mustOpenWAL(t, dir, 1<<20)
 	w2.close()
 }
+
+// A record whose checksum matches but which does not decode was written
+// that way: starting without it could lose acknowledged events, so the
+// buffer refuses to start and says where and what to do.
+func TestWALRefusesARecordThatDoesNotDecode(t *testing.T) {
+	dir := t.TempDir()
+	frame := endFrame(append(beginFrame(nil), walBatch, 0x80), 0) // a truncated uvarint
+	if err := os.WriteFile(filepath.Join(dir, walPrefix+"0000000000000001"+walSuffix), frame, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := openWAL(dir, 1<<20)
+	if err == nil || !strings.Contains(err.Error(), "record at byte 0") || !strings.Contains(err.Error(), "move the directory aside") {
+		t.Fatalf("open: %v, want an error naming the record and the way out", err)
+	}
+}
