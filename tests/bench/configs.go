@@ -29,8 +29,16 @@ func fileInput(path string) string {
 `, path)
 }
 
+// fileOutput writes each batch with one write: the file output writes
+// message by message (a syscall and a latency sample each), so its batches
+// are joined into one newline-separated message first. Every file-output
+// scenario (A, B, E) uses it.
 func fileOutput(path string) string {
-	return fmt.Sprintf("output:\n  file: { path: %q, codec: lines }\n", path)
+	return fmt.Sprintf(`output:
+  file: { path: %q, codec: lines }
+  processors:
+    - archive: { format: lines }
+`, path)
 }
 
 // windowBuffer: the window buffer with the fast-path fields; idle_timeout
