@@ -253,6 +253,10 @@ func TestEmbeddedBrokerRestartKeepsRecordsAndOffsets(t *testing.T) {
 	}
 	waitCommitted(t, addr, 10)
 	p.Stop(t)
+	// `pipeline` keeps the window log next to the broker's data.
+	if segs, _ := filepath.Glob(filepath.Join(dataDir, "window-wal", "wal-*.log")); len(segs) == 0 {
+		t.Fatalf("no window log segment in %s/window-wal", dataDir)
+	}
 
 	start()
 	harness.Produce(t, addr, "clickstream", batch(first.Add(2*time.Hour), 5)...)

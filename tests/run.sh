@@ -33,3 +33,9 @@ echo "== go test ./..."
 # -p 1 keeps the end-to-end tests, which each run a broker and a pipeline,
 # from competing for the two cores with another package's tests.
 go test -count=1 -p 1 -timeout 20m ./...
+
+echo "== engine micro-benchmarks (short: numbers in the log, no timed assertions)"
+go test -run '^$' -bench . -benchtime 200ms -benchmem ./plugins/window/
+
+echo "== go run ./tests/bench -quick (every scenario once on 200k events; fails unless all counts agree)"
+go run ./tests/bench -quick
