@@ -61,8 +61,32 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 // routing), its error text.
 type walMsg struct {
 	Body []byte
-	Meta [][2]string
+	Meta []walMeta
 	Err  string
+}
+
+// walMeta is one metadata entry. Integers (Kafka inputs set several per
+// message) stay integers until they are encoded, as decimal text, straight
+// into the record: no string per value, and no parse to find the offset.
+type walMeta struct {
+	K, S string
+	I    int64
+	Int  bool
+}
+
+func (m walMeta) text() string {
+	if m.Int {
+		return strconv.FormatInt(m.I, 10)
+	}
+	return m.S
+}
+
+func (m walMeta) int() (int64, bool) {
+	if m.Int {
+		return m.I, true
+	}
+	v, err := strconv.ParseInt(m.S, 10, 64)
+	return v, err == nil
 }
 
 // partitionKey identifies a source partition for redelivery detection.
@@ -366,25 +390,25 @@ func (w *wal) close() error {
 }
 
 // sourcePosition reads kafka_topic, kafka_partition and kafka_offset.
-func sourcePosition(meta [][2]string) (partitionKey, int64, bool) {
+func sourcePosition(meta []walMeta) (partitionKey, int64, bool) {
 	var k partitionKey
 	var off int64
 	var have int
-	for _, kv := range meta {
-		switch kv[0] {
+	for _, m := range meta {
+		switch m.K {
 		case "kafka_topic":
-			k.topic = kv[1]
+			k.topic = m.text()
 			have |= 1
 		case "kafka_partition":
-			p, err := strconv.ParseInt(kv[1], 10, 64)
-			if err != nil {
+			p, ok := m.int()
+			if !ok {
 				return k, 0, false
 			}
 			k.partition = p
 			have |= 2
 		case "kafka_offset":
-			o, err := strconv.ParseInt(kv[1], 10, 64)
-			if err != nil {
+			o, ok := m.int()
+			if !ok {
 				return k, 0, false
 			}
 			off = o
@@ -414,9 +438,14 @@ func encodeBatch(b []byte, seq uint64, msgs []walMsg) []byte {
 		b = putBytes(b, msgs[i].Body)
 		b = putString(b, msgs[i].Err)
 		b = binary.AppendUvarint(b, uint64(len(msgs[i].Meta)))
-		for _, kv := range msgs[i].Meta {
-			b = putString(b, kv[0])
-			b = putString(b, kv[1])
+		for _, m := range msgs[i].Meta {
+			b = putString(b, m.K)
+			if m.Int {
+				var digits [20]byte
+				b = putBytes(b, strconv.AppendInt(digits[:0], m.I, 10))
+			} else {
+				b = putString(b, m.S)
+			}
 		}
 	}
 	return b
@@ -518,10 +547,10 @@ func decodeBatch(p []byte) (uint64, []walMsg, error) {
 		if nm > uint64(len(d.p)) {
 			return 0, nil, errCorrupt
 		}
-		m.Meta = make([][2]string, 0, nm)
+		m.Meta = make([]walMeta, 0, nm)
 		for j := uint64(0); j < nm && d.err == nil; j++ {
 			k := string(d.bytes())
-			m.Meta = append(m.Meta, [2]string{k, string(d.bytes())})
+			m.Meta = append(m.Meta, walMeta{K: k, S: string(d.bytes())})
 		}
 		msgs = append(msgs, m)
 	}

@@ -89,12 +89,21 @@ func toWALMsg(msg *service.Message) walMsg {
 	body, _ := msg.AsBytes()
 	// Kafka inputs set about ten keys: one allocation instead of a growing
 	// slice's four.
-	m := walMsg{Body: body, Meta: make([][2]string, 0, 12)}
+	m := walMsg{Body: body, Meta: make([]walMeta, 0, 12)}
 	if err := msg.GetError(); err != nil {
 		m.Err = err.Error()
 	}
 	_ = msg.MetaWalkMut(func(k string, v any) error {
-		m.Meta = append(m.Meta, [2]string{k, metaString(v)})
+		switch x := v.(type) {
+		case int64:
+			m.Meta = append(m.Meta, walMeta{K: k, I: x, Int: true})
+		case int32:
+			m.Meta = append(m.Meta, walMeta{K: k, I: int64(x), Int: true})
+		case int:
+			m.Meta = append(m.Meta, walMeta{K: k, I: int64(x), Int: true})
+		default:
+			m.Meta = append(m.Meta, walMeta{K: k, S: metaString(v)})
+		}
 		return nil
 	})
 	return m
@@ -103,7 +112,7 @@ func toWALMsg(msg *service.Message) walMsg {
 func fromWALMsg(m *walMsg) *service.Message {
 	msg := service.NewMessage(m.Body)
 	for _, kv := range m.Meta {
-		msg.MetaSetMut(kv[0], kv[1])
+		msg.MetaSetMut(kv.K, kv.text())
 	}
 	if m.Err != "" {
 		msg.SetError(errors.New(m.Err))

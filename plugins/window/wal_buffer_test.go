@@ -26,9 +26,11 @@ func kafkaBatch(docs map[int]string) service.MessageBatch {
 	var b service.MessageBatch
 	for _, o := range offs {
 		m := service.NewMessage([]byte(docs[o]))
+		// Typed as the redpanda input sets them; the log writes them as
+		// text and a replay reads them back as text.
 		m.MetaSetMut("kafka_topic", "t")
-		m.MetaSetMut("kafka_partition", "0")
-		m.MetaSetMut("kafka_offset", fmt.Sprint(o))
+		m.MetaSetMut("kafka_partition", int32(0))
+		m.MetaSetMut("kafka_offset", int64(o))
 		b = append(b, m)
 	}
 	return b

@@ -9,8 +9,8 @@ import (
 )
 
 func kafkaMsg(body string, topic string, partition, offset int) walMsg {
-	return walMsg{Body: []byte(body), Meta: [][2]string{
-		{"kafka_topic", topic}, {"kafka_partition", fmt.Sprint(partition)}, {"kafka_offset", fmt.Sprint(offset)},
+	return walMsg{Body: []byte(body), Meta: []walMeta{
+		{K: "kafka_topic", S: topic}, {K: "kafka_partition", I: int64(partition), Int: true}, {K: "kafka_offset", S: fmt.Sprint(offset)},
 	}}
 }
 
@@ -49,7 +49,7 @@ func TestWALReplaysWhatWasNotReleasedAndRemembersPositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errored := walMsg{Body: []byte("not json"), Err: "validation: bad", Meta: [][2]string{{"error_class", "validation"}}}
+	errored := walMsg{Body: []byte("not json"), Err: "validation: bad", Meta: []walMeta{{K: "error_class", S: "validation"}}}
 	s2, err := w.append([]walMsg{kafkaMsg(`{"a":3}`, "clicks", 0, 11), errored})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestWALReplaysWhatWasNotReleasedAndRemembersPositions(t *testing.T) {
 		t.Fatalf("replay: %+v, want the two unreleased batches", replay)
 	}
 	got := replay[0].msgs
-	if string(got[0].Body) != `{"a":3}` || got[1].Err != "validation: bad" || got[1].Meta[0] != [2]string{"error_class", "validation"} {
+	if string(got[0].Body) != `{"a":3}` || got[1].Err != "validation: bad" || got[1].Meta[0] != (walMeta{K: "error_class", S: "validation"}) {
 		t.Fatalf("replayed messages differ: %+v", got)
 	}
 	if string(replay[1].msgs[0].Body) != `{"a":4}` {
