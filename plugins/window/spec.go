@@ -187,7 +187,7 @@ func bufferSpec() *service.ConfigSpec {
 				Description("Window definitions; every event is offered to each one (subject to its `check`)."),
 		).
 		LintRule(lintRule).
-		Example("Per-user activity", "10 second tumbling counts per user and 30 minute sessions per user, events by type and distinct pages, read from Redpanda with settings that keep every input unacked until its windows are delivered.", exampleActivity).
+		Example("Per-user activity", "10 second tumbling counts per user and 30 minute sessions per user, events by type and distinct pages, read from Redpanda, with the write-ahead log so that inputs are acknowledged once logged rather than when their windows are delivered.", exampleActivity).
 		Example("Hopping averages with live updates", "A 1 minute average every 10 seconds per sensor, with running updates every 5 seconds and late readings dropped.", exampleHopping)
 }
 
@@ -250,6 +250,10 @@ buffer:
     timestamp_field: timestamp
     allowed_lateness: 5s
     idle_timeout: 1m
+    # Events are acknowledged once logged here: memory holds window state,
+    # not 30 minutes of input (keep it on a persistent volume).
+    wal:
+      dir: /var/lib/pipeline/activity-wal
     windows:
       - name: user_10s
         type: tumbling
