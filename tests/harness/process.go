@@ -62,8 +62,8 @@ type Process struct {
 }
 
 // Start runs the pipeline binary with args and extra environment entries
-// (KEY=VALUE), in dir (the repo root when ""). It is killed when the test
-// ends if still running.
+// (KEY=VALUE), in dir (the repo root when ""), with TMPDIR a directory of
+// the test's. It is killed when the test ends if still running.
 func Start(t testing.TB, dir string, env []string, args ...string) *Process {
 	t.Helper()
 	cmd := exec.Command(Binary(t), args...)
@@ -71,7 +71,9 @@ func Start(t testing.TB, dir string, env []string, args ...string) *Process {
 		dir = RepoRoot()
 	}
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	// Its temporary files (an --in-memory run's window log) go with the
+	// test, also when the test kills it before it can clean up.
+	cmd.Env = append(append(os.Environ(), "TMPDIR="+t.TempDir()), env...)
 	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Its own process group, so Kill also ends any children it started
