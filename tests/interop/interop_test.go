@@ -82,7 +82,7 @@ func TestKcatProducesAndReads(t *testing.T) {
 	run(t, 30*time.Second, in.String(), "kcat", "-P", "-b", addr, "-t", "clickstream", "-K", "|", "-H", "source=kcat")
 
 	// The input topic holds the header kcat wrote, read back by kcat.
-	hdrs := run(t, 30*time.Second, "", "kcat", "-C", "-b", addr, "-t", "clickstream", "-o", "beginning", "-e", "-q", "-f", "%h\n")
+	hdrs := run(t, 60*time.Second, "", "kcat", "-C", "-b", addr, "-t", "clickstream", "-o", "beginning", "-e", "-q", "-f", "%h\n")
 	if n := strings.Count(hdrs, "source=kcat"); n != 6 {
 		t.Fatalf("kcat read %d records with header source=kcat from clickstream, want 6:\n%s", n, hdrs)
 	}
