@@ -97,12 +97,15 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 		}
 	}
 	if o.walDir != "" {
-		w, replay, err := openWAL(o.walDir, o.walSegmentBytes)
+		w, err := openWAL(o.walDir, o.walSegmentBytes)
 		if err != nil {
 			return nil, err
 		}
 		b.wal = w
-		b.replayWAL(replay)
+		if err := b.replayWAL(); err != nil {
+			w.close()
+			return nil, err
+		}
 	}
 	if ticker {
 		go b.tickLoop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -158,67 +159,67 @@ type wal struct {
 	positions map[partitionKey]*offsetSet
 	buf       []byte
 	lock      *os.File
+	broken    error        // set when the file's state is unknown: no more appends
 	nextSeq   uint64       // sequence number of the next batch
 	segments  atomic.Int64 // files on disk
 
 	relMu    sync.Mutex
 	released []uint64 // batches released since the last marker
+
+	// Left by readWAL for replay: the segments with held batches and the
+	// batches released before the restart.
+	replaySegs     []*walSegment
+	replayReleased map[uint64]bool
 }
 
-// openWAL opens (creating) dir, reads every segment left by an earlier run
-// and starts a new active segment. The returned batches must be replayed
-// and each released on its segment exactly once.
-func openWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
+// openWAL opens (creating) dir, reads what an earlier run left (positions,
+// which batches are released) and starts a new active segment. The batches
+// still held must then be fed to replay, which reads them one segment at a
+// time: a large log never sits in memory as a whole.
+func openWAL(dir string, segBytes int64) (*wal, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("wal.dir: %w", err)
+		return nil, fmt.Errorf("wal.dir: %w", err)
 	}
 	lock, err := lockDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	w, replay, err := readWAL(dir, segBytes)
+	w, err := readWAL(dir, segBytes)
 	if err != nil {
 		lock.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	w.lock = lock
-	return w, replay, nil
+	return w, nil
 }
 
-func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
+// readWAL is the first pass over the segments: positions, release markers
+// and which batches are still held; the batches themselves are dropped.
+func readWAL(dir string, segBytes int64) (*wal, error) {
 	names, err := filepath.Glob(filepath.Join(dir, walPrefix+"*"+walSuffix))
 	if err != nil {
-		return nil, nil, fmt.Errorf("wal.dir: %w", err)
+		return nil, fmt.Errorf("wal.dir: %w", err)
 	}
 	slices.Sort(names) // zero-padded sequence numbers sort in write order
-	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]*offsetSet{}, buf: make([]byte, 8, 64<<10)}
-	type logged struct {
-		seg  *walSegment
-		seq  uint64
-		msgs []walMsg
-	}
-	var batches []logged
+	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]*offsetSet{}, buf: make([]byte, 8, 64<<10),
+		replayReleased: map[uint64]bool{}}
+	batchSeg := map[uint64]*walSegment{}
 	var segs []*walSegment
-	released := map[uint64]bool{}
 	for _, name := range names {
 		seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(name), walPrefix), walSuffix), 10, 64)
 		if err != nil {
 			continue // not ours
 		}
 		w.seq = max(w.seq, seq)
-		raw, err := os.ReadFile(name)
-		if err != nil {
-			return nil, nil, fmt.Errorf("wal: reading %s: %w", name, err)
-		}
 		seg := &walSegment{path: name, onGone: w.gone}
 		segs = append(segs, seg)
 		w.segments.Add(1)
-		if err := readRecords(raw, func(kind byte, p []byte) error {
+		if err := readSegment(name, func(kind byte, p []byte) error {
 			switch kind {
 			case walPositions:
 				return decodePositions(p, w)
 			case walReleased:
-				return decodeReleased(p, released)
+				return decodeReleased(p, w.replayReleased)
 			case walBatch:
 				bseq, msgs, err := decodeBatch(p)
 				if err != nil {
@@ -226,36 +227,70 @@ func readWAL(dir string, segBytes int64) (*wal, []walReplay, error) {
 				}
 				w.observe(msgs)
 				w.nextSeq = max(w.nextSeq, bseq+1)
-				batches = append(batches, logged{seg, bseq, msgs})
+				batchSeg[bseq] = seg
 			}
 			return nil
 		}); err != nil {
-			return nil, nil, fmt.Errorf("wal: %s: %w (the checksum matches, so it was written this way: by another version, or the disk lies; move the directory aside to start without it)", name, err)
+			return nil, err
 		}
 	}
-	var replay []walReplay
-	for _, b := range batches {
-		if released[b.seq] {
-			continue
+	for bseq, seg := range batchSeg {
+		if !w.replayReleased[bseq] {
+			seg.refs.Add(1)
 		}
-		b.seg.refs.Add(1)
-		replay = append(replay, walReplay{ref: walRef{w: w, seg: b.seg, seq: b.seq}, msgs: b.msgs})
 	}
 	var empty []*walSegment
 	for _, s := range segs {
 		if s.refs.Load() == 0 {
 			empty = append(empty, s)
+		} else {
+			w.replaySegs = append(w.replaySegs, s)
 		}
 	}
 	if err := w.rotate(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// Their positions now live in the new active segment.
 	for _, s := range empty {
 		s.refs.Add(1)
 		s.release(nil)
 	}
-	return w, replay, nil
+	return w, nil
+}
+
+// replay is the second pass: it calls fn, in write order, for each batch
+// an earlier run logged whose windows were not all written. fn must release
+// r.ref exactly once (when the batch's windows are written).
+func (w *wal) replay(fn func(r walReplay)) error {
+	segs, released := w.replaySegs, w.replayReleased
+	w.replaySegs, w.replayReleased = nil, nil
+	for _, seg := range segs {
+		if err := readSegment(seg.path, func(kind byte, p []byte) error {
+			if kind != walBatch {
+				return nil
+			}
+			bseq, msgs, err := decodeBatch(p)
+			if err != nil || released[bseq] {
+				return err
+			}
+			fn(walReplay{ref: walRef{w: w, seg: seg, seq: bseq}, msgs: msgs})
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func readSegment(name string, fn func(kind byte, payload []byte) error) error {
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("wal: reading %s: %w", name, err)
+	}
+	if err := readRecords(raw, fn); err != nil {
+		return fmt.Errorf("wal: %s: %w (the checksum matches, so it was written this way: by another version, or the disk lies; move the directory aside to start without it)", name, err)
+	}
+	return nil
 }
 
 func (w *wal) gone(string) { w.segments.Add(-1) }
@@ -313,14 +348,34 @@ func (w *wal) releasedFrame(b []byte) []byte {
 // write.
 func (w *wal) write(frame []byte) error {
 	w.buf = frame[:0]
+	if w.broken != nil {
+		return w.broken
+	}
 	if _, err := w.f.Write(frame); err != nil {
-		return fmt.Errorf("wal: writing %s: %w", w.active.path, err)
+		return w.fail(fmt.Errorf("wal: writing %s: %w", w.active.path, err), false)
 	}
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("wal: syncing %s: %w", w.active.path, err)
+		return w.fail(fmt.Errorf("wal: syncing %s: %w", w.active.path, err), true)
 	}
 	w.size += int64(len(frame))
 	return nil
+}
+
+// fail handles a failed write. A partial record is cut off, or a later
+// acknowledged record would sit behind a torn one, where reading stops. If
+// that is impossible, or fsync failed (the kernel may have dropped the
+// pages, so what is on disk is unknown), the log takes no more appends:
+// inputs are then not acknowledged, and are redelivered after a restart.
+func (w *wal) fail(err error, synced bool) error {
+	if !synced {
+		if terr := w.f.Truncate(w.size); terr == nil {
+			if _, serr := w.f.Seek(w.size, io.SeekStart); serr == nil {
+				return err
+			}
+		}
+	}
+	w.broken = err
+	return err
 }
 
 // append logs a batch durably and returns the segment now holding it (with

@@ -49,24 +49,25 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 
 // replayWAL windows the batches an earlier run logged but whose windows
 // were not all written.
-func (b *windowBuffer) replayWAL(batches []walReplay) {
+func (b *windowBuffer) replayWAL() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	var n int64
-	for _, r := range batches {
+	err := b.wal.replay(func(r walReplay) {
 		batch := make(service.MessageBatch, len(r.msgs))
 		for i := range r.msgs {
 			batch[i] = fromWALMsg(&r.msgs[i])
 		}
 		n += int64(len(batch))
 		b.ingest(context.Background(), batch, NewAck(r.ref.release))
-	}
+	})
 	if b.m.replayed != nil {
 		b.m.replayed.Incr(n)
 	}
 	if n > 0 && b.log != nil {
 		b.log.Infof("window: replayed %d logged events from %s", n, b.opts.walDir)
 	}
+	return err
 }
 
 // retryLater puts a nacked result back at the head of the queue after a

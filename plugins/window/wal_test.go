@@ -16,8 +16,12 @@ func kafkaMsg(body string, topic string, partition, offset int) walMsg {
 
 func mustOpenWAL(t *testing.T, dir string, segBytes int64) (*wal, []walReplay) {
 	t.Helper()
-	w, r, err := openWAL(dir, segBytes)
+	w, err := openWAL(dir, segBytes)
 	if err != nil {
+		t.Fatal(err)
+	}
+	var r []walReplay
+	if err := w.replay(func(b walReplay) { r = append(r, b) }); err != nil {
 		t.Fatal(err)
 	}
 	return w, r
@@ -210,7 +214,7 @@ func TestWALStopsAtATornTail(t *testing.T) {
 func TestWALDirectoryIsExclusive(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 1<<20)
-	_, _, err := openWAL(dir, 1<<20)
+	_, err := openWAL(dir, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "in use by another window buffer") {
 		t.Fatalf("second open of %s: %v, want an in-use error", dir, err)
 	}
@@ -228,8 +232,32 @@ func TestWALRefusesARecordThatDoesNotDecode(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, walPrefix+"0000000000000001"+walSuffix), frame, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err := openWAL(dir, 1<<20)
+	_, err := openWAL(dir, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "record at byte 0") || !strings.Contains(err.Error(), "move the directory aside") {
 		t.Fatalf("open: %v, want an error naming the record and the way out", err)
+	}
+}
+
+// When the file cannot be written, append fails (so the input is not
+// acknowledged) and keeps failing; what was logged before is still replayed.
+func TestWALStopsAppendingWhenTheFileFails(t *testing.T) {
+	dir := t.TempDir()
+	w, _ := mustOpenWAL(t, dir, 1<<20)
+	if _, err := w.append([]walMsg{kafkaMsg("a", "t", 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	w.f.Close() // every write and the truncate fail from here on
+	for i := range 2 {
+		if _, err := w.append([]walMsg{kafkaMsg("b", "t", 0, 2)}); err == nil {
+			t.Fatalf("append %d on a failed file succeeded", i)
+		}
+	}
+	if w.broken == nil {
+		t.Fatal("the log still takes appends after a write it could not undo")
+	}
+	w.lock.Close()
+	_, replay := mustOpenWAL(t, dir, 1<<20)
+	if len(replay) != 1 || string(replay[0].msgs[0].Body) != "a" {
+		t.Fatalf("replay after the failure: %+v, want the one logged batch", replay)
 	}
 }
