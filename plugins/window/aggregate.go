@@ -80,8 +80,8 @@ type accum struct {
 	f      float64
 	t, seq int64
 	raw    string
-	set    map[string]struct{}
-	counts map[string]int64
+	set    smallCounts // count_distinct: the values (counts unused)
+	counts smallCounts // count_by
 	list   []item
 	over   bool
 }
@@ -131,12 +131,9 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		}
 		a.n++
 	case AggCountDistinct:
-		if a.set == nil {
-			a.set = make(map[string]struct{})
-		}
-		if _, ok := a.set[string(v.JSON)]; !ok {
-			if len(a.set) < spec.Limit {
-				a.set[string(v.JSON)] = struct{}{}
+		if !a.set.incIfPresent(v.JSON, 0) {
+			if a.set.len() < spec.Limit {
+				a.set.add(string(v.JSON), 0)
 			} else {
 				a.over = true
 			}
@@ -151,19 +148,18 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		}
 		a.insertItem(spec.Limit, item{t: t, seq: seq, raw: string(v.JSON)})
 	case AggCountBy:
-		if a.counts == nil {
-			a.counts = make(map[string]int64)
+		if !a.counts.incIfPresent(v.Str, 1) {
+			a.countBy(spec.Limit, string(v.Str), 1)
 		}
-		a.countBy(spec.Limit, string(v.Str), 1)
 	}
 }
 
 func (a *accum) countBy(limit int, k string, n int64) {
-	if _, ok := a.counts[k]; ok || len(a.counts) < limit || k == OtherBucket {
-		a.counts[k] += n
+	if a.counts.has(k) || a.counts.len() < limit || k == OtherBucket {
+		a.counts.add(k, n)
 		return
 	}
-	a.counts[OtherBucket] += n
+	a.counts.add(OtherBucket, n)
 	a.over = true
 }
 
@@ -216,41 +212,26 @@ func (a *accum) merge(spec *AggSpec, src *accum) {
 		}
 		a.n += src.n
 	case AggCountDistinct:
-		if a.set == nil && len(src.set) > 0 {
-			a.set = make(map[string]struct{}, len(src.set))
-		}
-		for k := range src.set {
-			if _, ok := a.set[k]; !ok {
-				if len(a.set) < spec.Limit {
-					a.set[k] = struct{}{}
+		src.set.each(func(k string, _ int64) {
+			if !a.set.has(k) {
+				if a.set.len() < spec.Limit {
+					a.set.add(k, 0)
 				} else {
 					a.over = true
 				}
 			}
-		}
+		})
 	case AggCollect:
 		for _, it := range src.list {
 			a.insertItem(spec.Limit, it)
 		}
 	case AggCountBy:
-		if a.counts == nil && len(src.counts) > 0 {
-			a.counts = make(map[string]int64, len(src.counts))
-		}
 		// Sorted so that which values overflow into OtherBucket does not
-		// depend on map iteration order.
-		for _, k := range sortedKeys(src.counts) {
-			a.countBy(spec.Limit, k, src.counts[k])
+		// depend on iteration order.
+		for _, k := range src.counts.sortedKeys() {
+			a.countBy(spec.Limit, k, src.counts.get(k))
 		}
 	}
-}
-
-func sortedKeys(m map[string]int64) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 func appendNum(b []byte, f float64) []byte {
@@ -283,7 +264,7 @@ func (a *accum) appendJSON(b []byte, spec *AggSpec) []byte {
 		}
 		return append(b, a.raw...)
 	case AggCountDistinct:
-		return strconv.AppendInt(b, int64(len(a.set)), 10)
+		return strconv.AppendInt(b, int64(a.set.len()), 10)
 	case AggCollect:
 		b = append(b, '[')
 		for i, it := range a.list {
@@ -295,13 +276,13 @@ func (a *accum) appendJSON(b []byte, spec *AggSpec) []byte {
 		return append(b, ']')
 	case AggCountBy:
 		b = append(b, '{')
-		for i, k := range sortedKeys(a.counts) {
+		for i, k := range a.counts.sortedKeys() {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendJSONString(b, k)
 			b = append(b, ':')
-			b = strconv.AppendInt(b, a.counts[k], 10)
+			b = strconv.AppendInt(b, a.counts.get(k), 10)
 		}
 		return append(b, '}')
 	}
@@ -365,15 +346,14 @@ func newState(n int) *state {
 }
 
 // reset returns s to the zero state of newState, keeping the accumulators'
-// maps and list capacity for reuse (an empty map renders and merges like a
-// nil one).
+// storage for reuse.
 func (s *state) reset() {
 	s.events, s.dirty = 0, false
 	for i := range s.accs {
 		a := &s.accs[i]
 		set, counts, list := a.set, a.counts, a.list
-		clear(set)
-		clear(counts)
+		set.reset()
+		counts.reset()
 		clear(list) // drop the item strings
 		*a = accum{set: set, counts: counts, list: list[:0]}
 	}
