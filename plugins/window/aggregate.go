@@ -80,8 +80,8 @@ type accum struct {
 	f      float64
 	t, seq int64
 	raw    string
-	set    smallCounts // count_distinct: the values (counts unused)
-	counts smallCounts // count_by
+	set    *smallCounts // count_distinct: the values (counts unused)
+	counts *smallCounts // count_by
 	list   []item
 	over   bool
 }
@@ -133,7 +133,7 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 	case AggCountDistinct:
 		if !a.set.incIfPresent(v.JSON, 0) {
 			if a.set.len() < spec.Limit {
-				a.set.add(string(v.JSON), 0)
+				addTo(&a.set, string(v.JSON), 0)
 			} else {
 				a.over = true
 			}
@@ -156,10 +156,10 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 
 func (a *accum) countBy(limit int, k string, n int64) {
 	if a.counts.has(k) || a.counts.len() < limit || k == OtherBucket {
-		a.counts.add(k, n)
+		addTo(&a.counts, k, n)
 		return
 	}
-	a.counts.add(OtherBucket, n)
+	addTo(&a.counts, OtherBucket, n)
 	a.over = true
 }
 
@@ -215,7 +215,7 @@ func (a *accum) merge(spec *AggSpec, src *accum) {
 		src.set.each(func(k string, _ int64) {
 			if !a.set.has(k) {
 				if a.set.len() < spec.Limit {
-					a.set.add(k, 0)
+					addTo(&a.set, k, 0)
 				} else {
 					a.over = true
 				}

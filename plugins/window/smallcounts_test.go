@@ -8,12 +8,12 @@ import (
 	"testing"
 )
 
-// TestSmallCountsMatchesAMap drives smallCounts across its slice-to-map
-// switch with random operations and compares it with a plain map.
+// TestSmallCountsMatchesAMap drives smallCounts from nil across its
+// inline-to-map switch with random operations and compares it with a map.
 func TestSmallCountsMatchesAMap(t *testing.T) {
 	for seed := uint64(0); seed < 100; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 2))
-		var c smallCounts
+		var c *smallCounts // nil is empty
 		ref := map[string]int64{}
 		distinct := 1 + rng.IntN(3*smallCountsMax)
 		for range rng.IntN(200) {
@@ -27,7 +27,7 @@ func TestSmallCountsMatchesAMap(t *testing.T) {
 					ref[k] += n
 				}
 			} else {
-				c.add(k, n)
+				addTo(&c, k, n)
 				ref[k] += n
 			}
 			if rng.IntN(50) == 0 {
