@@ -102,7 +102,7 @@ type walSegment struct {
 	path   string
 	refs   atomic.Int64
 	retain atomic.Bool // a batch failed or was abandoned: replay it next start
-	onGone func(path string)
+	onGone func()      // the file was deleted
 }
 
 // release drops one reference. The file is deleted with the last one unless
@@ -116,7 +116,7 @@ func (s *walSegment) release(err error) {
 	}
 	_ = os.Remove(s.path)
 	if s.onGone != nil {
-		s.onGone(s.path)
+		s.onGone()
 	}
 }
 
@@ -155,7 +155,7 @@ type wal struct {
 	active    *walSegment
 	f         *os.File
 	size      int64
-	seq       uint64
+	fileSeq   uint64 // sequence number in the newest segment's file name
 	positions map[partitionKey]*offsetSet
 	buf       []byte
 	lock      *os.File
@@ -210,7 +210,7 @@ func readWAL(dir string, segBytes int64) (*wal, error) {
 		if err != nil {
 			continue // not ours
 		}
-		w.seq = max(w.seq, seq)
+		w.fileSeq = max(w.fileSeq, seq)
 		seg := &walSegment{path: name, onGone: w.gone}
 		segs = append(segs, seg)
 		w.segments.Add(1)
@@ -293,13 +293,13 @@ func readSegment(name string, fn func(kind byte, payload []byte) error) error {
 	return nil
 }
 
-func (w *wal) gone(string) { w.segments.Add(-1) }
+func (w *wal) gone() { w.segments.Add(-1) }
 
 // rotate seals the active segment and starts the next one with the current
 // positions. Callers hold w.mu (or own w exclusively).
 func (w *wal) rotate() error {
-	w.seq++
-	path := filepath.Join(w.dir, fmt.Sprintf("%s%016d%s", walPrefix, w.seq, walSuffix))
+	w.fileSeq++
+	path := filepath.Join(w.dir, fmt.Sprintf("%s%016d%s", walPrefix, w.fileSeq, walSuffix))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("wal: creating segment: %w", err)
