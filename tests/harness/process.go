@@ -56,7 +56,7 @@ func Binary(t testing.TB) string {
 // Process is a running `pipeline` child process.
 type Process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -74,7 +74,7 @@ func Start(t testing.TB, dir string, env []string, args ...string) *Process {
 	// Its temporary files (an --in-memory run's window log) go with the
 	// test, also when the test kills it before it can clean up.
 	cmd.Env = append(append(os.Environ(), "TMPDIR="+t.TempDir()), env...)
-	p := &Process{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// Its own process group, so Kill also ends any children it started
 	// (`pipeline demo` runs its jobs as child processes).
@@ -140,18 +140,19 @@ func (p *Process) WaitForOutput(t testing.TB, s string, timeout time.Duration) {
 	t.Fatalf("pipeline did not print %q within %v:\n%s", s, timeout, p.Output())
 }
 
-type syncBuffer struct {
+// SyncBuffer collects a process's output while a test polls it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

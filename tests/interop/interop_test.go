@@ -44,6 +44,29 @@ func need(t *testing.T, path string) {
 	}
 }
 
+// readFor runs a consumer that does not exit by itself and returns its
+// output once done says it holds what the test waits for (plus a second for
+// anything that should not follow), or fails after timeout.
+func readFor(t *testing.T, timeout time.Duration, done func(out string) bool, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var out harness.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	deadline := time.Now().Add(timeout)
+	for !done(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s %v: not there within %v; output:\n%s", name, args, timeout, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	return out.String()
+}
+
 func run(t *testing.T, timeout time.Duration, stdin string, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(name, args...)
@@ -81,8 +104,13 @@ func TestKcatProducesAndReads(t *testing.T) {
 	}
 	run(t, 30*time.Second, in.String(), "kcat", "-P", "-b", addr, "-t", "clickstream", "-K", "|", "-H", "source=kcat")
 
-	// The input topic holds the header kcat wrote, read back by kcat.
-	hdrs := run(t, 60*time.Second, "", "kcat", "-C", "-b", addr, "-t", "clickstream", "-o", "beginning", "-e", "-q", "-f", "%h\n")
+	// The input topic holds the header kcat wrote, read back by kcat. The
+	// demo keeps writing to it, so kcat's -e (exit once every partition is
+	// at its end at the same time) may never come: read (unbuffered, -u)
+	// until all six are there, and a little longer for a seventh that must
+	// not be.
+	hdrs := readFor(t, 30*time.Second, func(out string) bool { return strings.Count(out, "source=kcat") >= 6 },
+		"kcat", "-C", "-u", "-b", addr, "-t", "clickstream", "-o", "beginning", "-q", "-f", "%h\n")
 	if n := strings.Count(hdrs, "source=kcat"); n != 6 {
 		t.Fatalf("kcat read %d records with header source=kcat from clickstream, want 6:\n%s", n, hdrs)
 	}
