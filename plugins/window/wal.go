@@ -64,6 +64,16 @@ type walMsg struct {
 	Body []byte
 	Meta []walMeta
 	Err  string
+	// Where it was read from (kafka_* metadata), found once per message:
+	// the redelivery check and the positions both need it.
+	pos    partitionKey
+	off    int64
+	hasPos bool
+}
+
+// locate sets the message's source position from its metadata.
+func (m *walMsg) locate() {
+	m.pos, m.off, m.hasPos = sourcePosition(m.Meta)
 }
 
 // walMeta is one metadata entry. Integers (Kafka inputs set several per
@@ -412,8 +422,8 @@ func (w *wal) seen(k partitionKey, offset int64) bool {
 
 func (w *wal) observe(msgs []walMsg) {
 	for i := range msgs {
-		if k, off, ok := sourcePosition(msgs[i].Meta); ok {
-			w.offsets(k).add(off)
+		if m := &msgs[i]; m.hasPos {
+			w.offsets(m.pos).add(m.off)
 		}
 	}
 }
@@ -607,6 +617,7 @@ func decodeBatch(p []byte) (uint64, []walMsg, error) {
 			k := string(d.bytes())
 			m.Meta = append(m.Meta, walMeta{K: k, S: string(d.bytes())})
 		}
+		m.locate()
 		msgs = append(msgs, m)
 	}
 	return seq, msgs, d.err

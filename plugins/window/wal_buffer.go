@@ -22,7 +22,7 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 	var skipped int64
 	for _, msg := range batch {
 		rec := toWALMsg(msg)
-		if k, off, ok := sourcePosition(rec.Meta); ok && b.wal.seen(k, off) {
+		if rec.hasPos && b.wal.seen(rec.pos, rec.off) {
 			skipped++
 			continue
 		}
@@ -107,6 +107,7 @@ func toWALMsg(msg *service.Message) walMsg {
 		}
 		return nil
 	})
+	m.locate()
 	return m
 }
 

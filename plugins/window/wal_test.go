@@ -9,9 +9,11 @@ import (
 )
 
 func kafkaMsg(body string, topic string, partition, offset int) walMsg {
-	return walMsg{Body: []byte(body), Meta: []walMeta{
+	m := walMsg{Body: []byte(body), Meta: []walMeta{
 		{K: "kafka_topic", S: topic}, {K: "kafka_partition", I: int64(partition), Int: true}, {K: "kafka_offset", S: fmt.Sprint(offset)},
 	}}
+	m.locate() // as toWALMsg does
+	return m
 }
 
 func mustOpenWAL(t *testing.T, dir string, segBytes int64) (*wal, []walReplay) {
