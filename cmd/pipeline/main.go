@@ -16,6 +16,7 @@ import (
 	_ "github.com/redpanda-data/connect/v4/public/components/kafka"
 	_ "github.com/redpanda-data/connect/v4/public/components/prometheus"
 
+	_ "github.com/streamkit/pipeline/plugins/batchlines"
 	"github.com/streamkit/pipeline/plugins/dlq"
 	_ "github.com/streamkit/pipeline/plugins/retry"
 	_ "github.com/streamkit/pipeline/plugins/validate"

@@ -43,6 +43,7 @@ import (
 	_ "github.com/redpanda-data/connect/v4/public/components/pure"
 
 	// Our plugins.
+	_ "github.com/streamkit/pipeline/plugins/batchlines"
 	_ "github.com/streamkit/pipeline/plugins/dlq"
 	_ "github.com/streamkit/pipeline/plugins/retry"
 	_ "github.com/streamkit/pipeline/plugins/validate"
@@ -280,7 +281,7 @@ func TestConnectDistributionBuildsStaticAndRunsWindow(t *testing.T) {
 	})
 
 	t.Run("components registered", func(t *testing.T) {
-		out := run(t, dir, 30*time.Second, bin, "list", "--format", "json", "inputs", "outputs", "processors", "buffers")
+		out := run(t, dir, 30*time.Second, bin, "list", "--format", "json", "inputs", "outputs", "processors", "buffers", "scanners")
 		var got map[string][]string
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("list: %v\n%s", err, out)
@@ -290,6 +291,7 @@ func TestConnectDistributionBuildsStaticAndRunsWindow(t *testing.T) {
 			"outputs":    {"redpanda", "dead_letter", "route_errors", "retry_router", "stdout"},
 			"processors": {"validate", "dlq_keep_raw", "mapping"},
 			"buffers":    {"window"},
+			"scanners":   {"batched_lines"},
 		} {
 			for _, n := range names {
 				if !slices.Contains(got[kind], n) {
