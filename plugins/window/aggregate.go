@@ -316,6 +316,18 @@ type (
 	}
 )
 
+// accumsFor is the number of accumulators a state of specs needs: none when
+// every aggregate is a plain count, which is the state's event count (a
+// count-only state is then 48 bytes instead of 144, for every open key).
+func accumsFor(specs []AggSpec) int {
+	for i := range specs {
+		if specs[i].Kind != AggCount || specs[i].HasInput {
+			return len(specs)
+		}
+	}
+	return 0
+}
+
 func newState(n int) *state {
 	// With sparse keys a state is created for almost every event: allocate
 	// it together with its accumulators (one object instead of two; the
@@ -365,6 +377,9 @@ var missingValue Value
 func (s *state) update(specs []AggSpec, vals []Value, t, seq int64) {
 	s.events++
 	s.dirty = true
+	if len(s.accs) == 0 {
+		return // plain counts only (accumsFor)
+	}
 	for i := range specs {
 		var v *Value
 		if i < len(vals) {
@@ -379,6 +394,9 @@ func (s *state) update(specs []AggSpec, vals []Value, t, seq int64) {
 func (s *state) merge(specs []AggSpec, src *state) {
 	s.events += src.events
 	s.dirty = s.dirty || src.dirty
+	if len(s.accs) == 0 {
+		return // plain counts only (accumsFor)
+	}
 	for i := range specs {
 		s.accs[i].merge(&specs[i], &src.accs[i])
 	}

@@ -33,9 +33,21 @@ var errShutdown = errors.New("window buffer shut down before the window closed")
 type outItem struct {
 	batch   service.MessageBatch // pass-through messages (group == nil)
 	group   *Group
+	lo, hi  int // the group's emissions this item builds
 	n       int // messages in the item, counted against max_open_windows
 	release func(error)
 }
+
+// maxResultBatch bounds the results ReadBatch builds and hands on at once.
+// A pane closing for every key is one group (50k results for 50k users): as
+// one batch, all its messages would be built and held at once (tens of MB),
+// and the output would get one oversized batch.
+const maxResultBatch = 1024
+
+// maxQueued is the most messages (results and pass-through) waiting to be
+// read before WriteBatch waits for the output: enough batches to keep an
+// output busy, few enough to stay a few MB.
+const maxQueued = 16 * maxResultBatch
 
 type metrics struct {
 	eventsIn, emitted, late, droppedLate *service.MetricCounter
@@ -155,8 +167,13 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 	}
 }
 
+// fullLocked: WriteBatch waits while open states plus unread results reach
+// max_open_windows, or while maxQueued results wait to be read. The second
+// bound keeps a fast input from running ahead of a slow output: a hopping
+// window emits a result per key per slide, and unread results would fill
+// max_open_windows (a million by default) with rendered bodies.
 func (b *windowBuffer) fullLocked() bool {
-	return b.eng.Open()+b.queued >= b.opts.maxOpen
+	return b.eng.Open()+b.queued >= b.opts.maxOpen || b.queued >= maxQueued
 }
 
 func (b *windowBuffer) broadcastLocked(ch *chan struct{}) {
@@ -183,24 +200,51 @@ func (b *windowBuffer) drainLocked() {
 		if g.Final && b.m.emitted != nil {
 			b.m.emitted.Incr(int64(len(g.Emissions)), g.Window)
 		}
-		b.enqueueLocked(outItem{group: g, n: len(g.Emissions), release: g.Release})
+		n := len(g.Emissions)
+		release := g.Release
+		if n > maxResultBatch {
+			release = splitRelease(g.Release, (n+maxResultBatch-1)/maxResultBatch)
+		}
+		for lo := 0; lo < n; lo += maxResultBatch {
+			hi := min(lo+maxResultBatch, n)
+			b.enqueueLocked(outItem{group: g, lo: lo, hi: hi, n: hi - lo, release: release})
+		}
+	}
+}
+
+// splitRelease returns a release to be called by each of parts items; the
+// last call releases the whole with the first error any part reported.
+func splitRelease(release func(error), parts int) func(error) {
+	var mu sync.Mutex
+	var first error
+	return func(err error) {
+		mu.Lock()
+		if err != nil && first == nil {
+			first = err
+		}
+		parts--
+		done := parts == 0
+		mu.Unlock()
+		if done {
+			release(first)
+		}
 	}
 }
 
 // groupMessages turns a group's emissions into messages. The bounds are
 // formatted once per distinct value rather than per key: every key of a
 // pane window shares them, and sessions closing together often share ends.
-func groupMessages(g *Group) service.MessageBatch {
-	batch := make(service.MessageBatch, len(g.Emissions))
+func groupMessages(g *Group, lo, hi int) service.MessageBatch {
+	batch := make(service.MessageBatch, hi-lo)
 	emit := "update"
 	if g.Final {
 		emit = "final"
 	}
 	var start, end boundCache
-	for i := range g.Emissions {
-		e := &g.Emissions[i]
+	for i := range batch {
+		e := &g.Emissions[lo+i]
 		ss, es := start.format(e.Start), end.format(e.End)
-		msg := service.NewMessage(e.Body)
+		msg := service.NewMessage(g.body(e, ss, es))
 		msg.MetaSetMut("window_name", g.Window)
 		msg.MetaSetMut("window_type", g.Type)
 		msg.MetaSetMut("window_key", e.Key)
@@ -210,6 +254,9 @@ func groupMessages(g *Group) service.MessageBatch {
 		msg.MetaSetMut("window_emit", emit)
 		msg.MetaSetMut("window_id", e.Key+"|"+ss+"|"+es) // == e.ID()
 		batch[i] = msg
+		// The message owns the body now; the group lives until its last
+		// part is read.
+		e.Body, e.st = nil, nil
 	}
 	return batch
 }
@@ -391,7 +438,7 @@ func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 			b.broadcastLocked(&b.spaceCh)
 			b.mu.Unlock()
 			if it.group != nil {
-				it.batch = groupMessages(it.group)
+				it.batch = groupMessages(it.group, it.lo, it.hi)
 				it.group = nil
 			}
 			var once sync.Once

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -571,4 +572,103 @@ func TestSpecDocumentsEveryField(t *testing.T) {
 	if !found {
 		t.Fatal("window buffer not registered")
 	}
+}
+
+// A window closing for more keys than maxResultBatch is read in batches of
+// at most maxResultBatch, every key once, and its inputs are acked only when
+// the last batch is; a nack of any batch reaches the inputs.
+func TestBufferSplitsLargeResultsAndAcksAfterTheLastPart(t *testing.T) {
+	for _, nackPart := range []int{-1, 1} {
+		clk := &fakeClock{now: time.Unix(0, at(0))}
+		b := newTestBuffer(t, basicYAML, clk)
+		ctx := context.Background()
+		keys := 2*maxResultBatch + 7
+		docs := make([]string, keys)
+		for i := range docs {
+			docs[i] = fmt.Sprintf(`{"user":"u%05d","ts":"2024-01-01T00:00:01Z","type":"click"}`, i)
+		}
+		var in, closer ackRecorder
+		if err := b.WriteBatch(ctx, batchOf(docs...), in.fn); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.WriteBatch(ctx, batchOf(`{"user":"x","ts":"2024-01-01T00:00:30Z","type":"view"}`), closer.fn); err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		var sizes []int
+		for part := 0; len(seen) < keys; part++ {
+			batch, ack := readNow(t, b)
+			sizes = append(sizes, len(batch))
+			for _, m := range batch {
+				k, _ := m.MetaGet("window_key")
+				if seen[k] {
+					t.Fatalf("key %s read twice", k)
+				}
+				seen[k] = true
+			}
+			if n, _ := in.result(); n != 0 {
+				t.Fatalf("input acked after %d of the window's batches", part)
+			}
+			var err error
+			if part == nackPart {
+				err = errors.New("output down")
+			}
+			if aerr := ack(ctx, err); aerr != nil {
+				t.Fatal(aerr)
+			}
+		}
+		if want := []int{maxResultBatch, maxResultBatch, 7}; fmt.Sprint(sizes) != fmt.Sprint(want) {
+			t.Fatalf("batch sizes %v, want %v", sizes, want)
+		}
+		n, err := in.result()
+		if n != 1 || (nackPart < 0) != (err == nil) {
+			t.Fatalf("nacked part %d: input acked %d times with %v", nackPart, n, err)
+		}
+	}
+}
+
+// WriteBatch waits for the output once maxQueued results are unread, even
+// far below max_open_windows, and goes on when they are read.
+func TestBufferWaitsForTheOutputWhenResultsQueueUp(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, basicYAML, clk)
+	ctx := context.Background()
+	docs := make([]string, maxQueued+1)
+	for i := range docs {
+		docs[i] = fmt.Sprintf(`{"user":"u%06d","ts":"2024-01-01T00:00:01Z","type":"click"}`, i)
+	}
+	var in ackRecorder
+	if err := b.WriteBatch(ctx, batchOf(docs...), in.fn); err != nil {
+		t.Fatal(err)
+	}
+	// This event closes the first window: maxQueued+1 results are unread.
+	if err := b.WriteBatch(ctx, batchOf(`{"user":"x","ts":"2024-01-01T00:00:30Z","type":"view"}`), in.fn); err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan struct{})
+	go func() {
+		_ = b.WriteBatch(ctx, batchOf(`{"user":"y","ts":"2024-01-01T00:00:31Z","type":"view"}`), in.fn)
+		close(wrote)
+	}()
+	select {
+	case <-wrote:
+		t.Fatalf("write did not wait with %d results unread", queuedMsgs(b))
+	case <-time.After(50 * time.Millisecond):
+	}
+	for read := 0; read < maxQueued+1; {
+		batch, ack := readNow(t, b)
+		read += len(batch)
+		_ = ack(ctx, nil)
+	}
+	select {
+	case <-wrote:
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading the results did not unblock the writer")
+	}
+}
+
+func queuedMsgs(b *windowBuffer) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.queued
 }

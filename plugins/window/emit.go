@@ -1,6 +1,7 @@
 package window
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,7 +12,13 @@ type Emission struct {
 	Key        string
 	Start, End int64 // unix ns, window is [Start, End)
 	Events     int64
-	Body       []byte // JSON object: key, window_start, window_end, aggregates
+	// Body is the JSON object (key, window_start, window_end, aggregates),
+	// or nil until Group.Body renders it from st: final results of windows
+	// no event can reach any more (tumbling windows, closed sessions) are
+	// rendered when they are read, outside the engine's lock, instead of all
+	// at once when a window closes for every key.
+	Body []byte
+	st   *state
 }
 
 // ID is the deterministic identity of the result, stable across replays so a
@@ -29,6 +36,22 @@ type Group struct {
 	Final     bool
 	Emissions []Emission
 	holds     []*Ack
+	spec      *WindowSpec
+}
+
+// Body returns emission i's JSON body.
+func (g *Group) Body(i int) []byte {
+	e := &g.Emissions[i]
+	return g.body(e, FormatTime(e.Start), FormatTime(e.End))
+}
+
+// body renders e with its bounds already formatted (callers format them once
+// per window, not once per key).
+func (g *Group) body(e *Emission, start, end string) []byte {
+	if e.Body != nil {
+		return e.Body
+	}
+	return renderBody(g.spec, e.Key, start, end, e.st)
 }
 
 // Release resolves the group's holds. Call exactly once.
@@ -76,6 +99,10 @@ func renderBody(spec *WindowSpec, key string, start, end string, st *state) []by
 		b = append(b, ',')
 		b = appendJSONString(b, specs[i].Name)
 		b = append(b, ':')
+		if len(st.accs) == 0 {
+			b = strconv.AppendInt(b, st.events, 10) // plain counts only (accumsFor)
+			continue
+		}
 		b = st.accs[i].appendJSON(b, &specs[i])
 		if st.accs[i].over {
 			// Bounded aggregates say so instead of silently under-reporting.

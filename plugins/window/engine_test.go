@@ -1,6 +1,7 @@
 package window
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"testing"
@@ -416,5 +417,79 @@ func TestNameFieldNamesTheWindowInTheBody(t *testing.T) {
 	got := drain(t, e)
 	if len(got) != 1 || got[0].Body["window"] != "user_10s" || got[0].Body["user_id"] != "u1" {
 		t.Fatalf("emission %+v, want the body to name window user_10s", got)
+	}
+}
+
+// Windows whose aggregates are all plain counts keep no accumulators (the
+// count is the state's event count); their results must equal those of
+// the accumulator path, for panes merged into hopping windows and for
+// merged sessions too.
+func TestPlainCountsWithoutAccumulatorsMatchTheAccumulatorPath(t *testing.T) {
+	if accumsFor([]AggSpec{{Name: "a", Kind: AggCount}, {Name: "b", Kind: AggCount}}) != 0 {
+		t.Fatal("plain counts should need no accumulators")
+	}
+	if accumsFor([]AggSpec{{Name: "a", Kind: AggCount}, {Name: "p", Kind: AggCount, HasInput: true}}) != 2 {
+		t.Fatal("a count of present values needs its accumulators")
+	}
+	plain := []AggSpec{{Name: "n", Kind: AggCount}, {Name: "m", Kind: AggCount}}
+	withSum := append(append([]AggSpec{}, plain...), AggSpec{Name: "s", Kind: AggSum, HasInput: true})
+	for _, w := range []WindowSpec{
+		{Kind: Tumbling, Size: sec(10)},
+		{Kind: Hopping, Size: sec(30), Slide: sec(10)},
+		{Kind: Session, Gap: sec(5)},
+	} {
+		run := func(aggs []AggSpec) []out {
+			w := w
+			w.Aggs = aggs
+			e := mustEngine(t, countCfg(w, 0))
+			for i, s := range []float64{1, 2, 4, 12, 13, 3, 25, 26, 27, 40} {
+				key := []string{"a", "b"}[i%2]
+				e.Add(mkEvent(key, at(s), 0, numVal(1), numVal(1), numVal(1)), 0)
+			}
+			e.Flush()
+			return drain(t, e)
+		}
+		got, want := run(plain), run(withSum)
+		if len(got) == 0 || len(got) != len(want) {
+			t.Fatalf("%v: %d results without accumulators, %d with", w.Kind, len(got), len(want))
+		}
+		for i := range got {
+			g, x := got[i], want[i]
+			if g.Key != x.Key || g.Start != x.Start || g.Events != x.Events ||
+				g.Body["n"] != x.Body["n"] || g.Body["m"] != x.Body["m"] || g.Body["n"] != float64(g.Events) {
+				t.Fatalf("%v result %d: got %+v, want %+v", w.Kind, i, g, x)
+			}
+		}
+	}
+}
+
+// Final tumbling and session results are rendered when read, not when the
+// window closes: events that arrive between the two (late ones for the
+// same window, later windows and sessions of the same key) must not change
+// them.
+func TestLazilyRenderedResultsAreTheCountsAtClose(t *testing.T) {
+	for _, w := range []WindowSpec{{Kind: Tumbling, Size: sec(10)}, {Kind: Session, Gap: sec(5)}} {
+		e := mustEngine(t, countCfg(w, 0))
+		e.Add(mkEvent("a", at(1), 0), 0)
+		e.Add(mkEvent("a", at(2), 0), 0)
+		e.Add(mkEvent("b", at(30), 0), 0) // closes a's window / session
+		groups := e.Drain()
+		if len(groups) != 1 || len(groups[0].Emissions) != 1 || groups[0].Emissions[0].Body != nil {
+			t.Fatalf("%v: want one unrendered result, got %+v", w.Kind, groups)
+		}
+		if late := e.Add(mkEvent("a", at(3), 0), 0); len(late.Late) == 0 {
+			t.Fatalf("%v: an event for the closed window was not late", w.Kind)
+		}
+		for _, s := range []float64{31, 32, 33} {
+			e.Add(mkEvent("a", at(s), 0), 0)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(groups[0].Body(0), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body["n"] != 2.0 || body["key"] != "a" {
+			t.Fatalf("%v: rendered %v, want a with n 2", w.Kind, body)
+		}
+		groups[0].Release(nil)
 	}
 }

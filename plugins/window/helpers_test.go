@@ -41,10 +41,10 @@ func drain(t *testing.T, e *Engine) []out {
 	t.Helper()
 	var res []out
 	for _, g := range e.Drain() {
-		for _, em := range g.Emissions {
+		for i, em := range g.Emissions {
 			var body map[string]any
-			if err := json.Unmarshal(em.Body, &body); err != nil {
-				t.Fatalf("emission body is not JSON: %v: %s", err, em.Body)
+			if err := json.Unmarshal(g.Body(i), &body); err != nil {
+				t.Fatalf("emission body is not JSON: %v: %s", err, g.Body(i))
 			}
 			res = append(res, out{g.Window, em.Key, em.Start, em.End, em.Events, g.Final, body})
 		}

@@ -26,6 +26,7 @@ type paneOp struct {
 	nextWin                             int64   // first window start not yet emitted
 	nextWinSet                          bool
 	nopen                               int
+	accums                              int // per state: accumsFor(spec.Aggs)
 
 	// Scratch for mergeWindow: the merged states only live until render has
 	// written their bodies, so the map and the states are reused across
@@ -42,6 +43,7 @@ func newPaneOp(w *WindowSpec, lateness int64) *paneOp {
 	return &paneOp{
 		spec: w, size: w.Size, slide: slide, pane: gcd(w.Size, slide),
 		offset: w.Offset, lateness: lateness, panes: map[int64]*pane{},
+		accums: accumsFor(w.Aggs),
 	}
 }
 
@@ -77,7 +79,7 @@ func (o *paneOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int64, 
 	}
 	st := p.keys[string(in.Key)]
 	if st == nil {
-		st = newState(len(o.spec.Aggs))
+		st = newState(o.accums)
 		p.keys[string(in.Key)] = st
 		o.nopen++
 	}
@@ -164,7 +166,7 @@ func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
 					acc = o.free[n-1]
 					o.free = o.free[:n-1]
 				} else {
-					acc = newState(len(o.spec.Aggs))
+					acc = newState(o.accums)
 				}
 				m[k] = acc
 			}
@@ -176,16 +178,22 @@ func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
 
 func (o *paneOp) emitWindow(s int64) *Group {
 	ps := o.windowPanes(s)
-	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), Final: true}
+	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), Final: true, spec: o.spec}
 	for _, p := range ps {
 		g.hold(p.ack)
 	}
 	states := o.mergeWindow(ps)
-	g.Emissions = o.render(states, s, nil)
+	// A tumbling window is its one pane, dropped right after this (advance):
+	// no event reaches its states any more, so they are rendered when read.
+	// A hopping window's panes stay in later windows, and merged states are
+	// scratch: render now.
+	g.Emissions = o.render(states, s, nil, o.slide == o.size)
 	return g
 }
 
-func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool) []Emission {
+// render makes the emissions of window s for the keys in only (nil: all);
+// lazy leaves the bodies to Group.body.
+func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool, lazy bool) []Emission {
 	keys := make([]string, 0, len(states))
 	for k := range states {
 		if only == nil || only[k] {
@@ -196,6 +204,13 @@ func (o *paneOp) render(states map[string]*state, s int64, only map[string]bool)
 	// same order as sort.Strings without the interface dispatch per compare.)
 	slices.Sort(keys)
 	em := make([]Emission, len(keys))
+	if lazy {
+		for i, k := range keys {
+			st := states[k]
+			em[i] = Emission{Key: k, Start: s, End: s + o.size, Events: st.events, st: st}
+		}
+		return em
+	}
 	ss, es := FormatTime(s), FormatTime(s+o.size) // shared by every key
 	for i, k := range keys {
 		st := states[k]
@@ -258,8 +273,8 @@ func (o *paneOp) updates(out []*Group) []*Group {
 			continue
 		}
 		out = append(out, &Group{
-			Window: o.spec.Name, Type: o.spec.Kind.String(),
-			Emissions: o.render(o.mergeWindow(ps), s, only),
+			Window: o.spec.Name, Type: o.spec.Kind.String(), spec: o.spec,
+			Emissions: o.render(o.mergeWindow(ps), s, only, false),
 		})
 	}
 	for _, p := range o.panes {

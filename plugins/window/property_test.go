@@ -95,13 +95,13 @@ func runEngine(t *testing.T, cfg Config, evs []pEvent) (map[string]map[string]an
 	lastEnd := int64(NoWatermark)
 	collect := func() {
 		for _, g := range e.Drain() {
-			for _, em := range g.Emissions {
+			for i, em := range g.Emissions {
 				id := em.ID()
 				if _, dup := got[id]; dup {
 					t.Fatalf("window %s emitted twice", id)
 				}
 				var body map[string]any
-				if err := json.Unmarshal(em.Body, &body); err != nil {
+				if err := json.Unmarshal(g.Body(i), &body); err != nil {
 					t.Fatal(err)
 				}
 				for _, k := range []string{"key", "window_start", "window_end"} {

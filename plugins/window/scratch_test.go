@@ -23,8 +23,8 @@ func TestHoppingScratchStatesDoNotLeak(t *testing.T) {
 	e.Flush()
 	var bodies []string
 	for _, g := range e.Drain() {
-		for _, em := range g.Emissions {
-			bodies = append(bodies, em.Key+" "+string(em.Body))
+		for i, em := range g.Emissions {
+			bodies = append(bodies, em.Key+" "+string(g.Body(i)))
 		}
 		g.Release(nil)
 	}

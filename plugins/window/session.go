@@ -55,12 +55,14 @@ type sessionOp struct {
 	heap                  closeHeap
 	slots                 map[int64]*slot
 	nopen                 int
+	accums                int // per state: accumsFor(spec.Aggs)
 }
 
 func newSessionOp(w *WindowSpec, lateness int64) *sessionOp {
 	return &sessionOp{
 		spec: w, gap: w.Gap, maxLen: w.MaxLength, lateness: lateness,
 		keys: map[string][]*session{}, slots: map[int64]*slot{},
+		accums: accumsFor(w.Aggs),
 	}
 }
 
@@ -108,7 +110,7 @@ func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int6
 		if wm != NoWatermark && t+o.gap+o.lateness <= wm {
 			return true, t, t + o.gap
 		}
-		target = &session{key: string(in.Key), start: t, last: t, st: newState(len(o.spec.Aggs))}
+		target = &session{key: string(in.Key), start: t, last: t, st: newState(o.accums)}
 		list = append(list, target)
 		o.nopen++
 		heap.Push(&o.heap, closeEntry{closeAt: t + o.gap + o.lateness, s: target})
@@ -185,9 +187,10 @@ func (o *sessionOp) advance(wm int64, out []*Group) []*Group {
 		return out
 	}
 	sortSessions(closed, o.gap)
-	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), Final: true}
+	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), Final: true, spec: o.spec}
 	for _, s := range closed {
-		g.Emissions = append(g.Emissions, o.emission(s))
+		// Removed below: its state is rendered when read.
+		g.Emissions = append(g.Emissions, o.emission(s, true))
 		for _, sl := range s.slots {
 			g.hold(sl.ack)
 			o.unholdSlot(sl, nil)
@@ -224,12 +227,17 @@ func (o *sessionOp) removeSession(s *session) {
 	o.nopen--
 }
 
-func (o *sessionOp) emission(s *session) Emission {
+// emission is session s's result; lazy (for sessions that are closed and
+// gone) leaves its body to Group.body.
+func (o *sessionOp) emission(s *session, lazy bool) Emission {
 	end := s.end(o.gap)
-	return Emission{
-		Key: s.key, Start: s.start, End: end, Events: s.st.events,
-		Body: renderBody(o.spec, s.key, FormatTime(s.start), FormatTime(end), s.st),
+	e := Emission{Key: s.key, Start: s.start, End: end, Events: s.st.events}
+	if lazy {
+		e.st = s.st
+	} else {
+		e.Body = renderBody(o.spec, s.key, FormatTime(s.start), FormatTime(end), s.st)
 	}
+	return e
 }
 
 // sortSessions orders emissions by end, start, key: deterministic output.
@@ -260,9 +268,9 @@ func (o *sessionOp) updates(out []*Group) []*Group {
 		return out
 	}
 	sortSessions(changed, o.gap)
-	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String()}
+	g := &Group{Window: o.spec.Name, Type: o.spec.Kind.String(), spec: o.spec}
 	for _, s := range changed {
-		g.Emissions = append(g.Emissions, o.emission(s))
+		g.Emissions = append(g.Emissions, o.emission(s, false))
 	}
 	return append(out, g)
 }

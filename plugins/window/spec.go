@@ -170,7 +170,7 @@ func bufferSpec() *service.ConfigSpec {
 				Description("What happens to an event whose windows have all closed. `error` (default): it passes through with an error and metadata `window_late: true`, `error_class: late`, so a `switch` output can route it to a late/DLQ topic. `drop`: acked and dropped, counted in `window_dropped_late`.").
 				Default("error"),
 			service.NewIntField(fMaxOpen).
-				Description("Maximum open (window, key) states over all windows (hopping panes and sessions count individually) plus emissions waiting to be read. At the limit WriteBatch blocks (back-pressure) instead of dropping; see the description for how the stage avoids deadlock.").
+				Description("Maximum open (window, key) states over all windows (hopping panes and sessions count individually) plus emissions waiting to be read. At the limit WriteBatch blocks (back-pressure) instead of dropping; see the description for how the stage avoids deadlock. Independently of this limit, WriteBatch also waits while 16384 results are unread, so a fast input cannot run ahead of a slow output; results are read in batches of at most 1024.").
 				Default(1000000),
 			service.NewStringEnumField(fEndOfInput, "flush", "nack").
 				Description("What to do with windows still open when Benthos signals end of input. `flush`: emit them. `nack`: nack their inputs so they are re-consumed on restart. Benthos inputs wait for every message to be acknowledged before signalling end of input, and this buffer acknowledges inputs only when their windows close, so a bounded input never gets here with windows open unless they are closed otherwise: set `idle_timeout` for bounded inputs (the last windows then close that long after the input stops).").
