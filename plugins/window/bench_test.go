@@ -190,3 +190,22 @@ windows:
 	<-done
 	_ = buf.Close(context.Background())
 }
+
+// BenchmarkResultMessages: building result messages (body, eight metadata
+// keys) from a closed tumbling window's lazily rendered emissions, per
+// result, as ReadBatch does.
+func BenchmarkResultMessages(b *testing.B) {
+	spec := &WindowSpec{Name: "user_10s", Kind: Tumbling, Size: sec(10), KeyName: "user_id", Aggs: count("events")}
+	keys := benchKeys(maxResultBatch)
+	g := &Group{Window: spec.Name, Type: spec.Kind.String(), Final: true, spec: spec, Emissions: make([]Emission, len(keys))}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(keys) {
+		for j, k := range keys {
+			st := newState(0)
+			st.events = 3
+			g.Emissions[j] = Emission{Key: string(k), Start: t0, End: t0 + sec(10), Events: 3, st: st}
+		}
+		_ = groupMessages(g, 0, len(keys))
+	}
+}

@@ -234,25 +234,29 @@ func splitRelease(release func(error), parts int) func(error) {
 // groupMessages turns a group's emissions into messages. The bounds are
 // formatted once per distinct value rather than per key: every key of a
 // pane window shares them, and sessions closing together often share ends.
+// Metadata values shared by the group are boxed into interfaces once:
+// MetaSetMut takes `any`, and boxing a string allocates.
 func groupMessages(g *Group, lo, hi int) service.MessageBatch {
 	batch := make(service.MessageBatch, hi-lo)
-	emit := "update"
+	var emit any = "update"
 	if g.Final {
 		emit = "final"
 	}
+	var name, typ any = g.Window, g.Type
 	var start, end boundCache
 	for i := range batch {
 		e := &g.Emissions[lo+i]
-		ss, es := start.format(e.Start), end.format(e.End)
-		msg := service.NewMessage(g.body(e, ss, es))
-		msg.MetaSetMut("window_name", g.Window)
-		msg.MetaSetMut("window_type", g.Type)
+		start.format(e.Start)
+		end.format(e.End)
+		msg := service.NewMessage(g.body(e, start.s, end.s))
+		msg.MetaSetMut("window_name", name)
+		msg.MetaSetMut("window_type", typ)
 		msg.MetaSetMut("window_key", e.Key)
-		msg.MetaSetMut("window_start", ss)
-		msg.MetaSetMut("window_end", es)
+		msg.MetaSetMut("window_start", start.v)
+		msg.MetaSetMut("window_end", end.v)
 		msg.MetaSetMut("window_events", e.Events)
 		msg.MetaSetMut("window_emit", emit)
-		msg.MetaSetMut("window_id", e.Key+"|"+ss+"|"+es) // == e.ID()
+		msg.MetaSetMut("window_id", e.Key+"|"+start.s+"|"+end.s) // == e.ID()
 		batch[i] = msg
 		// The message owns the body now; the group lives until its last
 		// part is read.
@@ -261,18 +265,19 @@ func groupMessages(g *Group, lo, hi int) service.MessageBatch {
 	return batch
 }
 
-// boundCache remembers the last formatted instant.
+// boundCache remembers the last formatted instant, as a string and boxed.
 type boundCache struct {
 	ns  int64
 	s   string
+	v   any
 	set bool
 }
 
-func (c *boundCache) format(ns int64) string {
+func (c *boundCache) format(ns int64) {
 	if !c.set || c.ns != ns {
 		c.ns, c.s, c.set = ns, FormatTime(ns), true
+		c.v = c.s
 	}
-	return c.s
 }
 
 // WriteBatch implements service.BatchBuffer.
