@@ -55,6 +55,10 @@ Use it where a `+"`lines`"+` scanner feeds a buffer or processors that work on w
 				Description("Omit empty lines.").
 				Default(false),
 		).
+		LintRule(`root = [
+  if this.count.or(1) < 1 { "field count: must be at least 1" },
+  if this.max_buffer_size.or(1) < 1 { "field max_buffer_size: must be at least 1" },
+].filter(e -> e != null)`).
 		Example("JSON lines from a file, a thousand at a time", "", `
 input:
   file:

@@ -227,3 +227,23 @@ logger: { level: OFF }
 		t.Fatalf("got batch sizes %v (total %d), want 2500 lines in batches of up to 1000", sizes, total)
 	}
 }
+
+// `pipeline lint` (the stream builder lints too) names a bad field before
+// anything runs.
+func TestLintNamesTheField(t *testing.T) {
+	for conf, field := range map[string]string{
+		"{ count: 0 }": "field count", "{ max_buffer_size: 0 }": "field max_buffer_size",
+	} {
+		err := service.NewStreamBuilder().SetYAML(`
+input:
+  file:
+    paths: [ ./in.jsonl ]
+    scanner: { batched_lines: ` + conf + ` }
+output:
+  drop: {}
+`)
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: want a lint error naming %s, got %v", conf, field, err)
+		}
+	}
+}
