@@ -19,12 +19,16 @@ const walRetryDelay = 100 * time.Millisecond
 func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
 	kept := batch[:0:0]
 	recs := make([]walMsg, 0, len(batch))
-	// Every record's metadata in one slice (Kafka inputs set about ten keys
-	// a message, the file input three) instead of one per message.
-	metas := make([]walMeta, 0, 4*len(batch))
+	// The records' metadata share one slice instead of one per message,
+	// sized from the first message: an input sets the same keys on each
+	// (a Kafka input about ten, the file input three).
+	var metas []walMeta
 	var skipped int64
-	for _, msg := range batch {
+	for i, msg := range batch {
 		rec := toWALMsg(msg, &metas)
+		if i == 0 {
+			metas = make([]walMeta, 0, len(rec.Meta)*(len(batch)-1))
+		}
 		if rec.hasPos && b.wal.seen(rec.pos, rec.off) {
 			skipped++
 			continue
