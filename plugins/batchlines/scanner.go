@@ -122,7 +122,7 @@ type stream struct {
 
 func newStream(rc io.ReadCloser, count, maxLine int, omitEmpty bool) *stream {
 	return &stream{
-		r:         bufio.NewReaderSize(rc, min(max(maxLine, 16), readSize)),
+		r:         bufio.NewReaderSize(rc, readSize),
 		rc:        rc,
 		count:     count,
 		maxLine:   maxLine,
