@@ -10,7 +10,7 @@
 //
 //	A   window buffer, 10 s tumbling count per user: file → window → file,
 //	    with the buffer's write-ahead log; the file input's scanner is our
-//	    batched_lines (1000 lines a batch)
+//	    batched_lines (500 lines a batch)
 //	A-hold  A without the log: inputs held until their windows are written
 //	A0  the same file input → drop, no buffer (the runtime's ceiling)
 //	A0-lines  the stock lines scanner (B's input) → drop
