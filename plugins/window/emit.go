@@ -13,7 +13,7 @@ type Emission struct {
 	Start, End int64 // unix ns, window is [Start, End)
 	Events     int64
 	// Body is the JSON object (key, window_start, window_end, aggregates),
-	// or nil until Group.Body renders it from st: final results of windows
+	// or nil until Group.body renders it from st: final results of windows
 	// no event can reach any more (tumbling windows, closed sessions) are
 	// rendered when they are read, outside the engine's lock, instead of all
 	// at once when a window closes for every key.
@@ -37,12 +37,6 @@ type Group struct {
 	Emissions []Emission
 	holds     []*Ack
 	spec      *WindowSpec
-}
-
-// Body returns emission i's JSON body.
-func (g *Group) Body(i int) []byte {
-	e := &g.Emissions[i]
-	return g.body(e, FormatTime(e.Start), FormatTime(e.End))
 }
 
 // body renders e with its bounds already formatted (callers format them once

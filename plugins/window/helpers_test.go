@@ -98,3 +98,10 @@ func eq(t *testing.T, got, want []string) {
 		}
 	}
 }
+
+// Body returns emission i's JSON body, rendering it if the engine left it
+// to the reader.
+func (g *Group) Body(i int) []byte {
+	e := &g.Emissions[i]
+	return g.body(e, FormatTime(e.Start), FormatTime(e.End))
+}
