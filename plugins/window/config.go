@@ -296,5 +296,57 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 		w.Aggs = append(w.Aggs, a)
 		src.values = append(src.values, vs)
 	}
+	if err := checkResultNames(&w, at); err != nil {
+		return w, src, err
+	}
 	return w, src, nil
+}
+
+// resultField is one field of a window's result object and the config field
+// that names it.
+type resultField struct {
+	name string
+	at   string // config field, relative to the window; "" for fixed names
+	self string // how the error refers to this name
+	what string // how the error refers to this field when another collides
+}
+
+// resultFields lists the fields renderBody writes, in the order lint checks
+// them (the lint rule in spec.go mirrors this). A `<name>_truncated` flag is
+// only written when a bounded aggregate overflows, but it must not collide
+// either: the result would then hold one name twice.
+func resultFields(w *WindowSpec) []resultField {
+	fs := []resultField{
+		{name: "window_start", what: "window_start"},
+		{name: "window_end", what: "window_end"},
+		{name: w.KeyName, at: fKeyName, self: fmt.Sprintf("%q", w.KeyName), what: "the key field (key_name)"},
+	}
+	if w.NameField != "" {
+		fs = append(fs, resultField{name: w.NameField, at: fNameField, self: fmt.Sprintf("%q", w.NameField), what: "name_field"})
+	}
+	for j, a := range w.Aggs {
+		at := fmt.Sprintf("%s[%d].%s", fAggregates, j, fName)
+		fs = append(fs, resultField{name: a.Name, at: at, self: fmt.Sprintf("%q", a.Name), what: fmt.Sprintf("aggregate %d", j)})
+		switch a.Kind {
+		case AggCountDistinct, AggCollect, AggCountBy:
+			flag := a.Name + "_truncated"
+			fs = append(fs, resultField{name: flag, at: at, self: fmt.Sprintf("its flag %q", flag),
+				what: fmt.Sprintf("the truncation flag of aggregate %d", j)})
+		}
+	}
+	return fs
+}
+
+// checkResultNames rejects a window whose result object would hold one
+// name twice (JSON readers keep one of them, silently).
+func checkResultNames(w *WindowSpec, at string) error {
+	fs := resultFields(w)
+	for i, f := range fs {
+		for _, p := range fs[:i] {
+			if p.name == f.name {
+				return fmt.Errorf("field %s.%s: %s is also %s; every field of the result needs its own name", at, f.at, f.self, p.what)
+			}
+		}
+	}
+	return nil
 }

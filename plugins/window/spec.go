@@ -62,7 +62,29 @@ map win {
   ].concat($w.aggregates.or([]).enumerated().map_each(a -> [
     if a.value.exists("mapping") && a.value.field.or("") != "" { "field windows[%d].aggregates[%d].mapping: field and mapping are mutually exclusive".format($i, a.index) } else { null },
     if a.value.type.or("count") != "count" && !a.value.exists("mapping") && a.value.field.or("") == "" { "field windows[%d].aggregates[%d]: %s needs a field or mapping".format($i, a.index, a.value.type.or("count")) } else { null },
-  ]).flatten())
+  ]).flatten()).concat($w.apply("result_names").apply("collisions").map_each(c -> "field windows[%d].%s".format($i, c)))
+}
+# result_names lists the fields of a window's result object, each with the
+# config field that names it; mirrors resultFields in config.go.
+map result_names {
+  let key = this.key_name.or("key")
+  let nf = this.name_field.or("")
+  root = [
+    {"name": "window_start", "at": "", "self": "", "what": "window_start"},
+    {"name": "window_end", "at": "", "self": "", "what": "window_end"},
+    {"name": $key, "at": "key_name", "self": "%q".format($key), "what": "the key field (key_name)"},
+  ].concat(
+    if $nf != "" { [{"name": $nf, "at": "name_field", "self": "%q".format($nf), "what": "name_field"}] } else { [] }
+  ).concat(this.aggregates.or([]).enumerated().map_each(a -> [
+    {"name": a.value.name.or(""), "at": "aggregates[%d].name".format(a.index), "self": "%q".format(a.value.name.or("")), "what": "aggregate %d".format(a.index)},
+  ].concat(if ["count_distinct", "collect", "count_by"].contains(a.value.type.or("count")) {
+    [{"name": a.value.name.or("") + "_truncated", "at": "aggregates[%d].name".format(a.index), "self": "its flag %q".format(a.value.name.or("") + "_truncated"), "what": "the truncation flag of aggregate %d".format(a.index)}]
+  } else { [] })).flatten())
+}
+# collisions names every result field that an earlier one already uses.
+map collisions {
+  let names = this
+  root = $names.enumerated().map_each(e -> $names.slice(0, e.index).filter(p -> p.name == e.value.name).map_each(p -> "%s: %s is also %s; every field of the result needs its own name".format(e.value.at, e.value.self, p.what))).flatten()
 }
 root = [
   if this.exists("timestamp") && this.timestamp_field.or("") != "" { "fields timestamp and timestamp_field are mutually exclusive" } else { null },
