@@ -24,9 +24,9 @@ func startTrackAPI(t *testing.T, brokers string, waitForOutput bool) (string, *h
 	addr := harness.FreeAddr(t)
 	p := harness.Start(t, "", []string{"KAFKA_BROKERS=" + brokers, "TRACK_API_ADDRESS=" + addr,
 		"PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t)}, "-c", trackAPIConfig)
-	p.WaitForOutput(t, "Receiving HTTP messages at: http://"+addr+"/track", 20*time.Second)
+	p.WaitForOutput(t, "Receiving /track requests at: http://"+addr+"/track", 20*time.Second)
 	if waitForOutput {
-		p.WaitForOutput(t, "Output type redpanda is now active", 20*time.Second)
+		p.WaitForOutput(t, "Input type track_api is now active", 20*time.Second)
 	}
 	return "http://" + addr + "/track", p
 }
@@ -166,7 +166,10 @@ func TestTrackAPIUnreachableBrokerIs503(t *testing.T) {
 	}
 }
 
-// A broker that goes away while the API runs: 503, never a 200.
+// A broker that goes away while the API runs: once the API has noticed
+// (its /ready says so, within a second), 503 at once, never a 200. (A request
+// caught in flight at the moment of the cut may also get 504 "unknown":
+// TestTrackAPIBrokerCutUnderLoad503MeansNotWritten covers that.)
 func TestTrackAPIBrokerLostIs503(t *testing.T) {
 	b, err := embedded.Start(embedded.Options{InMemory: true})
 	if err != nil {
@@ -179,14 +182,68 @@ func TestTrackAPIBrokerLostIs503(t *testing.T) {
 		}
 	})
 	harness.CreateTopics(t, b.Addr(), 1, "clickstream")
-	url, _ := startTrackAPI(t, b.Addr(), true)
-	if r := postTrack(t, url, event("alice", "click", time.Now())); r.status != 200 {
+	api := startTrackAPIWith(t, b.Addr())
+	waitStatus(t, api.ready, 200, 20*time.Second)
+	if r := postTrack(t, api.url, event("alice", "click", time.Now())); r.status != 200 {
 		t.Fatalf("with the broker up: %d %s, want 200", r.status, r.body)
 	}
 	b.Close()
 	closed = true
-	r := postTrack(t, url, event("alice", "click", time.Now()))
-	if r.status != 503 || r.elapsed > 5*time.Second {
-		t.Fatalf("after the broker stopped: %d %s after %v, want 503 within 5s", r.status, r.body, r.elapsed)
+	waitStatus(t, api.ready, 503, 5*time.Second)
+	r := postTrack(t, api.url, event("alice", "click", time.Now()))
+	if r.status != 503 || r.elapsed > time.Second || !strings.Contains(r.body, `"written":false`) {
+		t.Fatalf("after the broker stopped: %d %s after %v, want 503 (written false) within 1s", r.status, r.body, r.elapsed)
 	}
+}
+
+// Issue 14 point 4: a lone surrogate is a 422 naming the field (it never
+// becomes U+FFFD in the key), a leading BOM is accepted, other paths and
+// methods answer JSON, and TRACK_API_ERROR_FORMAT=fastapi answers 422 as
+// FastAPI does, for clients written against the seed app.
+func TestTrackAPIBadInputAnswers(t *testing.T) {
+	brokers := harness.StartBroker(t)
+	harness.CreateTopics(t, brokers, 3, "clickstream")
+	api := startTrackAPIWith(t, brokers)
+	waitStatus(t, api.ready, 200, 20*time.Second)
+	lone := `{"event_type":"click","user_id":"u\ud800","action":"view","timestamp":"2024-06-27T15:43:43"}`
+	wantJSON(t, "lone surrogate", postTrack(t, api.url, lone), 422, `{"detail":[{"path":"user_id","rule":"lone_surrogate",
+		"message":"holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair), which is not a character"}]}`)
+	r := postTrack(t, api.url, "["+event("bom-ok", "click", time.Now())+`,{"event_type":"click","user_id":"x","action":"a\udc00","timestamp":"2024-06-27T15:43:43"}]`)
+	if r.status != 422 || !strings.Contains(r.body, `"path":"[1].action","rule":"lone_surrogate"`) {
+		t.Fatalf("lone surrogate in an array: %d %s", r.status, r.body)
+	}
+	wantJSON(t, "leading BOM", postTrack(t, api.url, "\xEF\xBB\xBF"+event("bom", "click", time.Now())), 200,
+		`{"message":"User data submitted successfully!","user_data":{"user_id":"bom"}}`)
+	recs := harness.ConsumeExactly(t, brokers, "clickstream", 1, 10*time.Second)
+	if string(recs[0].Key) != "bom" || recs[0].Value[0] != '{' {
+		t.Fatalf("record of the BOM request: key %q value %q", recs[0].Key, recs[0].Value)
+	}
+
+	for _, c := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"POST", "/nope", 404, `{"detail":"Not Found"}`},
+		{"GET", "/track", 405, `{"detail":"Method Not Allowed"}`},
+		{"PUT", "/track", 405, `{"detail":"Method Not Allowed"}`},
+	} {
+		req, _ := http.NewRequest(c.method, strings.TrimSuffix(api.url, "/track")+c.path, strings.NewReader("{}"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || string(b) != c.body || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s %q, want %d %s as JSON", c.method, c.path, resp.StatusCode, b, resp.Header.Get("Content-Type"), c.status, c.body)
+		}
+	}
+
+	fastapi := startTrackAPIWith(t, brokers, "TRACK_API_ERROR_FORMAT=fastapi")
+	waitStatus(t, fastapi.ready, 200, 20*time.Second)
+	wantJSON(t, "FastAPI-shaped 422", postTrack(t, fastapi.url, `[{"event_type":"hover","action":"view","timestamp":"2024-06-27T15:43:43","metadata":{"page":5}}]`), 422, `{"detail":[
+		{"loc":["body",0,"event_type"],"msg":"not one of page_view, click, scroll, add_to_cart, purchase (\"hover\")","type":"enum"},
+		{"loc":["body",0,"user_id"],"msg":"Field required","type":"missing"},
+		{"loc":["body",0,"metadata","page"],"msg":"expected string, got number (5)","type":"type_error"}]}`)
 }

@@ -19,6 +19,7 @@ import (
 	_ "github.com/streamkit/pipeline/plugins/batchlines"
 	"github.com/streamkit/pipeline/plugins/dlq"
 	_ "github.com/streamkit/pipeline/plugins/retry"
+	_ "github.com/streamkit/pipeline/plugins/trackapi"
 	_ "github.com/streamkit/pipeline/plugins/validate"
 	_ "github.com/streamkit/pipeline/plugins/window"
 )
