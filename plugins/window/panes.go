@@ -11,11 +11,24 @@ import (
 // one pane (O(1) whatever size/slide are) and a closing window merges its
 // size/pane panes once. Tumbling windows are the special case pane = size.
 type pane struct {
-	start   int64
-	keys    map[string]*state
+	start int64
+	keys  map[string]*state
+	// later holds the states of hopping events that count only in this
+	// pane's windows starting at or after `from`: events for which the
+	// earlier windows holding them had already closed (end + lateness <=
+	// the watermark they are judged against) while the stage watermark,
+	// held by the startup grace or a slower partition, had not emitted
+	// those windows yet. Empty for tumbling windows and in-order streams.
+	later   []laterStates
 	ack     *Ack // holds the inputs that landed here; creation hold = "pane alive"
 	lastRef *Ack // dedupes consecutive events of one input batch
 	dirty   bool
+}
+
+// laterStates are a pane's states for windows starting at from or later.
+type laterStates struct {
+	from int64
+	keys map[string]*state
 }
 
 type paneOp struct {
@@ -77,15 +90,50 @@ func (o *paneOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int64, 
 		p.ack.adopt(ref)
 		p.lastRef = ref
 	}
-	st := p.keys[string(in.Key)]
+	keys := p.keys
+	if wm != NoWatermark && o.slide != o.size {
+		// The event counts only in its windows that are open for it; those
+		// before fo have closed for it, and any of them the stage has not
+		// emitted yet must leave it out.
+		if fo := o.firstOpen(wm); fo > o.firstContaining(t) && (!o.nextWinSet || fo > o.nextWin) {
+			keys = p.laterKeys(fo)
+		}
+	}
+	st := keys[string(in.Key)]
 	if st == nil {
 		st = newState(o.accums)
-		p.keys[string(in.Key)] = st
+		keys[string(in.Key)] = st
 		o.nopen++
 	}
 	st.update(o.spec.Aggs, in.Values, t, seq)
 	p.dirty = true
 	return false, 0, 0
+}
+
+// laterKeys returns the pane's states for windows starting at from or later.
+func (p *pane) laterKeys(from int64) map[string]*state {
+	for _, l := range p.later {
+		if l.from == from {
+			return l.keys
+		}
+	}
+	l := laterStates{from: from, keys: map[string]*state{}}
+	p.later = append(p.later, l)
+	return l.keys
+}
+
+// statesIn calls fn with every state of p that belongs to window s.
+func (p *pane) statesIn(s int64, fn func(k string, st *state)) {
+	for k, st := range p.keys {
+		fn(k, st)
+	}
+	for _, l := range p.later {
+		if l.from <= s {
+			for k, st := range l.keys {
+				fn(k, st)
+			}
+		}
+	}
 }
 
 func (o *paneOp) insertOrder(ps int64) {
@@ -141,11 +189,11 @@ func (o *paneOp) windowPanes(s int64) []*pane {
 	return ps
 }
 
-// mergeWindow combines the panes' states per key; with a single pane the
-// pane's own states are returned without copying. The result is only valid
-// until the next call (it is scratch memory, see paneOp.merged).
-func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
-	if len(ps) == 1 {
+// mergeWindow combines the panes' states of window s per key; with a single
+// pane the pane's own states are returned without copying. The result is
+// only valid until the next call (it is scratch memory, see paneOp.merged).
+func (o *paneOp) mergeWindow(ps []*pane, s int64) map[string]*state {
+	if len(ps) == 1 && len(ps[0].later) == 0 {
 		return ps[0].keys
 	}
 	// The previous result has been rendered: recycle it.
@@ -159,7 +207,7 @@ func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
 	clear(o.merged)
 	m := o.merged
 	for _, p := range ps {
-		for k, st := range p.keys {
+		p.statesIn(s, func(k string, st *state) {
 			acc := m[k]
 			if acc == nil {
 				if n := len(o.free); n > 0 {
@@ -171,7 +219,7 @@ func (o *paneOp) mergeWindow(ps []*pane) map[string]*state {
 				m[k] = acc
 			}
 			acc.merge(o.spec.Aggs, st)
-		}
+		})
 	}
 	return m
 }
@@ -182,7 +230,7 @@ func (o *paneOp) emitWindow(s int64) *Group {
 	for _, p := range ps {
 		g.hold(p.ack)
 	}
-	states := o.mergeWindow(ps)
+	states := o.mergeWindow(ps, s)
 	// A tumbling window is its one pane, dropped right after this (advance):
 	// no event reaches its states any more, so they are rendered when read.
 	// A hopping window's panes stay in later windows, and merged states are
@@ -230,6 +278,9 @@ func (o *paneOp) dropBefore(x int64) {
 		p := o.panes[o.order[n]]
 		delete(o.panes, p.start)
 		o.nopen -= len(p.keys)
+		for _, l := range p.later {
+			o.nopen -= len(l.keys)
+		}
 		p.ack.Release(nil)
 		n++
 	}
@@ -262,11 +313,11 @@ func (o *paneOp) updates(out []*Group) []*Group {
 		only := map[string]bool{}
 		for _, p := range ps {
 			if p.dirty {
-				for k, st := range p.keys {
+				p.statesIn(s, func(k string, st *state) {
 					if st.dirty {
 						only[k] = true
 					}
-				}
+				})
 			}
 		}
 		if len(only) == 0 {
@@ -274,7 +325,7 @@ func (o *paneOp) updates(out []*Group) []*Group {
 		}
 		out = append(out, &Group{
 			Window: o.spec.Name, Type: o.spec.Kind.String(), spec: o.spec,
-			Emissions: o.render(o.mergeWindow(ps), s, only, false),
+			Emissions: o.render(o.mergeWindow(ps, s), s, only, false),
 		})
 	}
 	for _, p := range o.panes {
@@ -282,6 +333,11 @@ func (o *paneOp) updates(out []*Group) []*Group {
 			p.dirty = false
 			for _, st := range p.keys {
 				st.dirty = false
+			}
+			for _, l := range p.later {
+				for _, st := range l.keys {
+					st.dirty = false
+				}
 			}
 		}
 	}

@@ -149,11 +149,11 @@ func TestPropertyTumblingHoppingMatchesBruteForce(t *testing.T) {
 		got, late := runEngine(t, cfg, evs)
 
 		// Brute force: the stage watermark before each event = min over seen
-		// partitions of their max event time, never decreasing; it decides
-		// which windows are closed. An event is late when every window
-		// holding it ends (plus lateness) at or before the larger of the
-		// stage watermark and its own partition's max event time; otherwise
-		// it counts in its windows the stage has not closed.
+		// partitions of their max event time, never decreasing. An event is
+		// judged against the larger of the stage watermark and its own
+		// partition's max event time: it counts in each window holding it
+		// whose end (plus lateness) is after that, and is late when there
+		// is none.
 		want := map[string][]pEvent{}
 		pmax := map[int]int64{}
 		wm := int64(NoWatermark)
@@ -176,7 +176,7 @@ func TestPropertyTumblingHoppingMatchesBruteForce(t *testing.T) {
 				t.Fatalf("seed %d: event %d (t=%d wm=%d) late=%v, brute force says %v", seed, i, p.t, judge, late[i], lateAll)
 			}
 			for s := alignDown(p.t, slide, offset); !lateAll && s+size > p.t; s -= slide {
-				if wm != NoWatermark && s+size+lateness <= wm {
+				if s+size+lateness <= judge {
 					continue
 				}
 				id := (&Emission{Key: p.key, Start: s, End: s + size}).ID()

@@ -4,6 +4,8 @@ package window
 // independent reference found wrong (issue 13), one per point.
 
 import (
+	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 
@@ -58,6 +60,157 @@ func TestResultNameCollisionsFailLintNamingTheField(t *testing.T) {
 		}
 		if _, err := parseOptions(pc); err != nil {
 			t.Errorf("constructor rejected %s: %v", conf, err)
+		}
+	}
+}
+
+// runHeldOrNot feeds evs to an engine with the startup grace off, or held
+// for the whole stream (every event arrives within it), then flushes. It
+// returns, per event, the windows it was late for, and every result as
+// window/summary, sorted.
+func runHeldOrNot(t *testing.T, cfg Config, evs []*Event, held bool) ([]string, []string) {
+	t.Helper()
+	cfg.StartupGrace = 0
+	if held {
+		cfg.StartupGrace = sec(3600)
+	}
+	e := mustEngine(t, cfg)
+	var late, res []string
+	collect := func() {
+		for _, g := range e.Drain() {
+			for _, em := range g.Emissions {
+				res = append(res, g.Window+" "+summary([]out{{Key: em.Key, Start: em.Start, End: em.End, Events: em.Events}})[0])
+			}
+			g.Release(nil)
+		}
+	}
+	for _, ev := range evs {
+		o := e.Add(ev, at(0))
+		var ws []string
+		for _, l := range o.Late {
+			ws = append(ws, l.Window)
+		}
+		late = append(late, strings.Join(ws, ","))
+		collect()
+	}
+	e.Flush()
+	collect()
+	sort.Strings(res)
+	return late, res
+}
+
+// twoWindowEvent is an event for a buffer with two window definitions.
+func twoWindowEvent(key string, t int64, part int) *Event {
+	return &Event{Time: t, Partition: part, Inputs: []Input{{Key: []byte(key)}, {Key: []byte(key)}}}
+}
+
+// Point 4, first reproducer: with gap 5 s, one key at 0, 100, 2. The event
+// at 2 would join the session [0,5) only while the startup grace holds it
+// open; that session has closed for the event (5 <= its partition's
+// watermark 100), so it is late with the grace held as without it.
+func TestSessionLatenessDoesNotDependOnTheGrace(t *testing.T) {
+	cfg := countCfg(WindowSpec{Kind: Session, Gap: sec(5)}, 0)
+	evs := []*Event{mkEvent("a", at(0), 0), mkEvent("a", at(100), 0), mkEvent("a", at(2), 0)}
+	lateOff, resOff := runHeldOrNot(t, cfg, evs, false)
+	lateHeld, resHeld := runHeldOrNot(t, cfg, evs, true)
+	eq(t, lateOff, []string{"", "", "w"})
+	eq(t, lateHeld, lateOff)
+	eq(t, resOff, []string{"w a@00:00:00-00:00:05=1", "w a@00:01:40-00:01:45=1"})
+	eq(t, resHeld, resOff)
+}
+
+// Point 4, second reproducer: partition 1 sends z@0, partition 0 sends a@0,
+// a@100, a@2. The stage watermark stays at 0 (partition 1), but a@2 is
+// judged against its own partition (100) by every window definition: late
+// for the 10 s tumbling window and for the 5 s session alike.
+func TestSessionAndTumblingJudgeAnEventAgainstTheSameWatermark(t *testing.T) {
+	cfg := Config{Windows: []WindowSpec{
+		{Name: "tumbling", Kind: Tumbling, Size: sec(10), KeyName: "key", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
+		{Name: "session", Kind: Session, Gap: sec(5), KeyName: "key", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
+	}}
+	evs := []*Event{twoWindowEvent("z", at(0), 1), twoWindowEvent("a", at(0), 0), twoWindowEvent("a", at(100), 0), twoWindowEvent("a", at(2), 0)}
+	for _, held := range []bool{false, true} {
+		late, res := runHeldOrNot(t, cfg, evs, held)
+		eq(t, late, []string{"", "", "", "tumbling,session"})
+		eq(t, res, []string{
+			"session a@00:00:00-00:00:05=1", "session a@00:01:40-00:01:45=1", "session z@00:00:00-00:00:05=1",
+			"tumbling a@00:00:00-00:00:10=1", "tumbling a@00:01:40-00:01:50=1", "tumbling z@00:00:00-00:00:10=1",
+		})
+	}
+}
+
+// Point 4 for hopping windows: an event counts in each window that is open
+// for it, also while the grace holds an earlier window (closed for the
+// event) unemitted. 20 s windows every 10 s; a@12 arrives when its
+// partition is at 25 s, so [0,20) has closed for it and only [10,30) counts
+// it, with the grace held as without it.
+func TestHoppingEventLeavesOutWindowsClosedForIt(t *testing.T) {
+	cfg := countCfg(WindowSpec{Kind: Hopping, Size: sec(20), Slide: sec(10)}, 0)
+	evs := []*Event{mkEvent("a", at(5), 0), mkEvent("a", at(25), 0), mkEvent("a", at(12), 0)}
+	want := []string{
+		"w a@00:00:00-00:00:20=1", "w a@00:00:10-00:00:30=2", "w a@00:00:20-00:00:40=1", "w a@23:59:50-00:00:10=1",
+	}
+	for _, held := range []bool{false, true} {
+		late, res := runHeldOrNot(t, cfg, evs, held)
+		eq(t, late, []string{"", "", ""})
+		eq(t, res, want)
+	}
+}
+
+// windowDocs returns the window buffer's description and its top-level
+// field descriptions, as `pipeline create //window` prints them.
+func windowDocs(t *testing.T) (string, map[string]string) {
+	t.Helper()
+	var desc string
+	fields := map[string]string{}
+	service.GlobalEnvironment().WalkBuffers(func(name string, cv *service.ConfigView) {
+		if name != "window" {
+			return
+		}
+		desc = cv.Description()
+		j, err := cv.FormatJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec struct {
+			Config struct {
+				Children []struct{ Name, Description string } `json:"children"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal(j, &spec); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range spec.Config.Children {
+			fields[f.Name] = f.Description
+		}
+	})
+	if desc == "" {
+		t.Fatal("window buffer not registered")
+	}
+	return desc, fields
+}
+
+// Point 5: the spec states the lateness rule the engine follows (an event
+// is late when its window's end + allowed_lateness <= the watermark it is
+// judged against), not "more than allowed_lateness behind its partition".
+func TestSpecStatesTheLatenessRule(t *testing.T) {
+	desc, fields := windowDocs(t)
+	for _, c := range []struct{ where, text string }{
+		{fields[fAllowedLateness], "it is late when its window's end + allowed_lateness <= that watermark"},
+		{fields[fAllowedLateness], "the larger of the stage watermark and its own partition's newest event time"},
+		{desc, "the larger of the stage watermark and its own partition's watermark"},
+		{desc, "Sessions: the session it would end up in"},
+		{desc, "a session that has closed for the event is never joined"},
+		{fields[fStartupGrace], "it does not change which events count (in which windows, for every window type)"},
+	} {
+		if !strings.Contains(c.where, c.text) {
+			t.Errorf("the spec does not say %q", c.text)
+		}
+	}
+	for _, wrong := range []string{"Events up to this much behind the newest event of their own partition are still counted",
+		"or when it is more than"} {
+		if strings.Contains(desc, wrong) || strings.Contains(fields[fAllowedLateness], wrong) {
+			t.Errorf("the spec still says %q", wrong)
 		}
 	}
 }

@@ -74,11 +74,18 @@ func (o *sessionOp) fits(start, last int64) bool {
 
 func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int64, int64) {
 	list := o.keys[string(in.Key)]
-	// Sessions whose [start, last+gap) overlaps the event's [t, t+gap).
+	// Sessions whose [start, last+gap) overlaps the event's [t, t+gap) and
+	// that are still open for this event: end + lateness > wm. A session
+	// the event's watermark has closed may still be in memory because the
+	// stage watermark lags (held by the startup grace or by a slower
+	// partition); joining it would make the event count or not depending on
+	// where the grace ended. Excluded, it is exactly the session a run
+	// without the grace has already emitted (see the lateness rule in
+	// spec.go).
 	var buf [4]int
 	over := buf[:0]
 	for i, s := range list {
-		if s.start < t+o.gap && t < s.end(o.gap) {
+		if s.start < t+o.gap && t < s.end(o.gap) && (wm == NoWatermark || s.end(o.gap)+o.lateness > wm) {
 			over = append(over, i)
 		}
 	}
@@ -107,6 +114,8 @@ func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int6
 		}
 	}
 	if target == nil {
+		// A session of its own, [t, t+gap): late if that has closed. (A
+		// session the event joins is open, and joining only extends it.)
 		if wm != NoWatermark && t+o.gap+o.lateness <= wm {
 			return true, t, t + o.gap
 		}
