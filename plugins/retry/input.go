@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/kafkaconn"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -135,7 +136,7 @@ func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clo
 	if instanceID != "" {
 		in.opts = append(in.opts, kgo.InstanceID(instanceID))
 	}
-	auth, err := authOpts(conf)
+	auth, err := kafkaconn.AuthOpts(conf)
 	if err != nil {
 		return nil, err
 	}

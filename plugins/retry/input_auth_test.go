@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkaconn"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -57,7 +58,7 @@ func TestRetryTopicsRejectsUnknownSASLMechanism(t *testing.T) {
 	spec := retryTopicsSpec()
 	conf, err := spec.ParseYAML("seed_brokers: [ x ]\ntopics: [ t ]\nconsumer_group: g\nsasl: [ { mechanism: GSSAPI } ]\n", nil)
 	if err == nil {
-		_, err = authOpts(conf)
+		_, err = kafkaconn.AuthOpts(conf)
 	}
 	if err == nil {
 		t.Fatal("an unknown SASL mechanism was accepted")

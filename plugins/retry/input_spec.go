@@ -2,6 +2,7 @@ package retry
 
 import (
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/kafkaconn"
 )
 
 // Field names of the retry_topics input.
@@ -50,7 +51,7 @@ Records released at the same moment (up to 256) are handed on as one batch, so a
 		Field(service.NewStringListField(inFieldSeedBrokers).
 			Description("Kafka bootstrap addresses; an entry may hold a comma-separated list.").
 			Example([]string{"localhost:9092"})).
-		Fields(authFields()...).
+		Fields(kafkaconn.AuthFields()...).
 		Field(service.NewStringListField(inFieldTopics).
 			Description("Retry stage topics to consume, e.g. the topics the `retry_router` ladder writes to.").
 			Example([]string{"orders-retry-1", "orders-retry-2", "orders-retry-3"})).

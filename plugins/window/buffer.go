@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
 func init() {
@@ -36,6 +38,7 @@ type outItem struct {
 	lo, hi  int // the group's emissions this item builds
 	n       int // messages in the item, counted against max_open_windows
 	release func(error)
+	ps      *partState // the source partition the item belongs to, if any
 }
 
 // maxResultBatch bounds the results ReadBatch builds and hands on at once.
@@ -78,6 +81,10 @@ type windowBuffer struct {
 	ended   bool
 	closed  bool
 
+	// Window state per window_kafka partition (see buffer_partitioned.go);
+	// eng serves every other input. Guarded by mu.
+	parts map[*partition.Partition]*partState
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	tickDone chan struct{}
@@ -91,7 +98,8 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 	b := &windowBuffer{
 		opts: o, eng: eng, x: newExtractor(o), clock: clock,
 		dataCh: make(chan struct{}), spaceCh: make(chan struct{}),
-		stop: make(chan struct{}), tickDone: make(chan struct{}),
+		parts: map[*partition.Partition]*partState{},
+		stop:  make(chan struct{}), tickDone: make(chan struct{}),
 	}
 	if mgr != nil {
 		b.log = mgr.Logger()
@@ -151,6 +159,7 @@ func (b *windowBuffer) tick() {
 	now := b.clock().UnixNano()
 	b.eng.Tick(now)
 	b.drainLocked()
+	b.tickPartsLocked(now)
 	b.gaugesLocked(now)
 }
 
@@ -158,11 +167,18 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 	if b.m.open == nil {
 		return
 	}
-	b.m.open.Set(int64(b.eng.Open()))
+	b.m.open.Set(int64(b.openLocked()))
 	if b.wal != nil {
 		b.m.walSegments.Set(b.wal.segments.Load())
 	}
-	if wm := b.eng.Watermark(); wm != NoWatermark {
+	wm := b.eng.Watermark()
+	for _, ps := range b.parts {
+		// The partition furthest behind: the results most delayed.
+		if pw := ps.eng.Watermark(); pw != NoWatermark && (wm == NoWatermark || pw < wm) {
+			wm = pw
+		}
+	}
+	if wm != NoWatermark {
 		b.m.lag.Set((now - wm) / int64(time.Millisecond))
 	}
 }
@@ -173,7 +189,7 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 // window emits a result per key per slide, and unread results would fill
 // max_open_windows (a million by default) with rendered bodies.
 func (b *windowBuffer) fullLocked() bool {
-	return b.eng.Open()+b.queued >= b.opts.maxOpen || b.queued >= maxQueued
+	return b.openLocked()+b.queued >= b.opts.maxOpen || b.queued >= maxQueued
 }
 
 func (b *windowBuffer) broadcastLocked(ch *chan struct{}) {
@@ -190,25 +206,30 @@ func (b *windowBuffer) enqueueLocked(it outItem) {
 	b.broadcastLocked(&b.dataCh)
 }
 
-// drainLocked moves engine emissions to the read queue.
+// drainLocked moves the shared engine's emissions to the read queue.
 func (b *windowBuffer) drainLocked() {
 	for _, g := range b.eng.Drain() {
 		if len(g.Emissions) == 0 {
 			g.Release(nil)
 			continue
 		}
-		if g.Final && b.m.emitted != nil {
-			b.m.emitted.Incr(int64(len(g.Emissions)), g.Window)
-		}
-		n := len(g.Emissions)
-		release := g.Release
-		if n > maxResultBatch {
-			release = splitRelease(g.Release, (n+maxResultBatch-1)/maxResultBatch)
-		}
-		for lo := 0; lo < n; lo += maxResultBatch {
-			hi := min(lo+maxResultBatch, n)
-			b.enqueueLocked(outItem{group: g, lo: lo, hi: hi, n: hi - lo, release: release})
-		}
+		b.enqueueGroupLocked(g, nil, g.Release)
+	}
+}
+
+// enqueueGroupLocked queues a group's results for reading, in parts of at
+// most maxResultBatch; release is called once every part was written.
+func (b *windowBuffer) enqueueGroupLocked(g *Group, ps *partState, release func(error)) {
+	if g.Final && b.m.emitted != nil {
+		b.m.emitted.Incr(int64(len(g.Emissions)), g.Window)
+	}
+	n := len(g.Emissions)
+	if n > maxResultBatch {
+		release = splitRelease(release, (n+maxResultBatch-1)/maxResultBatch)
+	}
+	for lo := 0; lo < n; lo += maxResultBatch {
+		hi := min(lo+maxResultBatch, n)
+		b.enqueueLocked(outItem{group: g, lo: lo, hi: hi, n: hi - lo, release: release, ps: ps})
 	}
 }
 
@@ -284,12 +305,20 @@ func (c *boundCache) format(ns int64) {
 func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
-	if b.wal != nil {
-		return b.writeLogged(ctx, batch, ackFn)
-	}
 	// The input is acked when every hold on ref is released: the writer's
 	// own hold (in ingest), each time bucket its events landed in, and the
 	// pass-through batch.
+	if len(batch) > 0 {
+		if sb := sourceBatch(batch[0]); sb != nil {
+			// window_kafka: exact through restarts from Kafka alone, so the
+			// write-ahead log is not used for its batches.
+			b.writePartitioned(ctx, batch, ackFn, sb)
+			return nil
+		}
+	}
+	if b.wal != nil {
+		return b.writeLogged(ctx, batch, ackFn)
+	}
 	b.ingest(ctx, batch, NewAck(func(err error) { _ = ackFn(context.Background(), err) }))
 	return nil
 }
@@ -297,6 +326,13 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 // ingest windows a batch whose acknowledgement is ref (an input's, or a
 // log segment's), consuming the caller's hold on ref. Callers hold writeMu.
 func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, ref *Ack) {
+	b.ingestInto(ctx, batch, ref, nil, 0)
+}
+
+// ingestInto is ingest into partition ps's engine (nil: the shared one);
+// last is the batch's last source offset, recorded with the watermark
+// after it for ps's checkpoints.
+func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatch, ref *Ack, ps *partState, last int64) {
 	var writerErr error
 	defer func() { ref.Release(writerErr) }()
 
@@ -326,10 +362,23 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 		windowed[i] = true
 	}
 
+	eng, drain := b.eng, b.drainLocked
+	if ps != nil {
+		eng, drain = ps.eng, func() { b.drainPartLocked(ps) }
+		for i := range events {
+			events[i].Partition = 0 // the engine serves this partition alone
+		}
+	}
+
 	b.mu.Lock()
 	if b.closed || b.ended {
 		b.mu.Unlock()
 		writerErr = errShutdown
+		return
+	}
+	if ps != nil && ps.dropped {
+		b.mu.Unlock()
+		writerErr = errRevoked
 		return
 	}
 	var in int64
@@ -340,8 +389,8 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 		ev := &events[i]
 		for b.fullLocked() {
 			// The blocked event may itself complete windows.
-			b.eng.Observe(ev, now)
-			b.drainLocked()
+			eng.Observe(ev, now)
+			drain()
 			if !b.fullLocked() {
 				break
 			}
@@ -352,17 +401,17 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 			case <-ctx.Done():
 			}
 			b.mu.Lock()
-			if ctx.Err() != nil || b.closed || b.ended {
+			if ctx.Err() != nil || b.closed || b.ended || (ps != nil && ps.dropped) {
 				// Shutting down: the rest of the batch is not windowed and
 				// the input is nacked so it is redelivered.
-				b.enqueuePassLocked(ref, pass)
+				b.enqueuePassLocked(ref, pass, ps)
 				b.mu.Unlock()
 				writerErr = errShutdown
 				return
 			}
 			now = b.clock().UnixNano()
 		}
-		out := b.eng.Add(ev, now)
+		out := eng.Add(ev, now)
 		ev.Ref = nil
 		if out.Err != nil {
 			failValidation(msg, out.Err)
@@ -376,8 +425,13 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 			}
 		}
 	}
-	b.drainLocked()
-	b.enqueuePassLocked(ref, pass)
+	drain()
+	if ps != nil {
+		ps.marks = append(ps.marks, wmMark{last: last, wm: eng.Watermark()})
+		ps.arrivalWM = eng.Watermark()
+		ps.lastArrival = now
+	}
+	b.enqueuePassLocked(ref, pass, ps)
 	if b.m.eventsIn != nil {
 		b.m.eventsIn.Incr(in)
 	}
@@ -385,12 +439,12 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 	b.mu.Unlock()
 }
 
-func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch) {
+func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch, ps *partState) {
 	if len(pass) == 0 {
 		return
 	}
 	ref.Hold()
-	b.enqueueLocked(outItem{batch: pass, release: ref.Release})
+	b.enqueueLocked(outItem{batch: pass, release: ref.Release, ps: ps})
 }
 
 func failValidation(msg *service.Message, err error) {
@@ -449,8 +503,10 @@ func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 			var once sync.Once
 			return it.batch, func(_ context.Context, err error) error {
 				once.Do(func() {
-					if err != nil && b.wal != nil {
-						b.retryLater(it.batch, it.release)
+					// With the log or window_kafka the input's fate no longer
+					// depends on this write alone: retry it instead of nacking.
+					if err != nil && (b.wal != nil || it.ps != nil) {
+						b.retryLater(it.batch, it.release, it.ps)
 						return
 					}
 					it.release(err)
@@ -486,6 +542,9 @@ func (b *windowBuffer) EndOfInput() {
 		b.eng.Flush()
 	}
 	b.drainLocked()
+	// window_kafka partitions never flush: the input is unbounded, so its
+	// end is a stop, and half-full windows are completed by the next owner.
+	b.abortPartsLocked(errShutdown)
 	b.ended = true
 	b.broadcastLocked(&b.dataCh)
 	b.broadcastLocked(&b.spaceCh)
@@ -510,6 +569,7 @@ func (b *windowBuffer) Close(ctx context.Context) error {
 	for _, g := range b.eng.Drain() {
 		g.Release(errShutdown)
 	}
+	b.abortPartsLocked(errShutdown)
 	for _, it := range b.queue {
 		it.release(errShutdown)
 	}

@@ -287,6 +287,28 @@ func (e *Engine) Tick(now int64) {
 	}
 }
 
+// Resume starts an engine that has seen no event at watermark wm, as if
+// the events before it had been processed and their windows were closed:
+// a partition taken over from another owner replays from its committed
+// offset with the watermark it had there, so the same windows close at the
+// same events and the same events are late.
+func (e *Engine) Resume(wm int64) {
+	if wm == NoWatermark {
+		return
+	}
+	e.wm.raise(wm)
+	e.advance(wm)
+}
+
+// AdvanceTo raises the watermark to wm (never lowers it), closing the
+// windows it completes: a caught-up partition that stayed quiet for the
+// idle timeout moves on without an event.
+func (e *Engine) AdvanceTo(wm int64) {
+	if e.wm.raise(wm) {
+		e.advance(e.wm.stage)
+	}
+}
+
 // Flush closes every open window (end of a bounded input).
 func (e *Engine) Flush() { e.advance(math.MaxInt64) }
 

@@ -79,7 +79,7 @@ func (b *windowBuffer) replayWAL() error {
 
 // retryLater puts a nacked result back at the head of the queue after a
 // pause, keeping its release (the log segment's hold) for when it is written.
-func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error)) {
+func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error), ps *partState) {
 	time.AfterFunc(walRetryDelay, func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -87,7 +87,11 @@ func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error
 			release(errShutdown)
 			return
 		}
-		b.queue = append([]outItem{{batch: batch, n: len(batch), release: release}}, b.queue...)
+		if ps != nil && ps.dropped {
+			release(errRevoked)
+			return
+		}
+		b.queue = append([]outItem{{batch: batch, n: len(batch), release: release, ps: ps}}, b.queue...)
 		b.queued += len(batch)
 		b.broadcastLocked(&b.dataCh)
 	})

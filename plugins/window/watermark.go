@@ -5,7 +5,7 @@ import "math"
 // NoWatermark is the watermark before any event was seen.
 const NoWatermark = math.MinInt64
 
-type partition struct {
+type partitionWM struct {
 	max      int64 // highest event time seen (the partition's watermark)
 	lastSeen int64 // wall clock of its last event, for idle detection
 	idle     bool
@@ -26,7 +26,7 @@ type partition struct {
 // events, and every partition whose fetch starts with the others registers
 // before anything closes.
 type watermarks struct {
-	parts       []partition
+	parts       []partitionWM
 	rawMin      int64 // min over active partitions at the last recompute
 	stage       int64
 	idleTimeout int64 // 0: partitions never go idle (output is a pure function of input)
@@ -51,7 +51,7 @@ func (w *watermarks) part(p int) int64 {
 // observe records an event and reports whether the stage watermark advanced.
 func (w *watermarks) observe(p int, t, now int64) bool {
 	for p >= len(w.parts) {
-		w.parts = append(w.parts, partition{max: NoWatermark})
+		w.parts = append(w.parts, partitionWM{max: NoWatermark})
 	}
 	pt := &w.parts[p]
 	fresh := !pt.seen
@@ -137,4 +137,22 @@ func (w *watermarks) recompute(now int64) bool {
 		return true
 	}
 	return false
+}
+
+// raise moves partition 0 and the stage watermark up to wm, for an engine
+// that serves a single source partition (see Engine.Resume): reports
+// whether the stage watermark moved.
+func (w *watermarks) raise(wm int64) bool {
+	if len(w.parts) == 0 {
+		w.parts = append(w.parts, partitionWM{max: NoWatermark})
+	}
+	pt := &w.parts[0]
+	pt.seen = true
+	pt.max = max(pt.max, wm)
+	w.started, w.holding = true, false
+	if wm <= w.stage {
+		return false
+	}
+	w.stage, w.rawMin = wm, wm
+	return true
 }

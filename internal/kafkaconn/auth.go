@@ -1,4 +1,7 @@
-package retry
+// Package kafkaconn holds the Kafka connection settings shared by our franz-go
+// inputs (window_kafka, retry_topics): TLS and SASL fields named as on
+// Connect's redpanda input, so one cluster's settings copy between them.
+package kafkaconn
 
 import (
 	"fmt"
@@ -18,9 +21,9 @@ const (
 	inFieldSASLPassword = "password"
 )
 
-// authFields are the connection security fields, named as on the redpanda
+// AuthFields are the connection security fields, named as on the redpanda
 // input so one cluster's settings can be copied between the two inputs.
-func authFields() []*service.ConfigField {
+func AuthFields() []*service.ConfigField {
 	return []*service.ConfigField{
 		service.NewTLSToggledField(inFieldTLS),
 		service.NewObjectListField(inFieldSASL,
@@ -33,8 +36,8 @@ func authFields() []*service.ConfigField {
 	}
 }
 
-// authOpts turns the tls and sasl fields into client options.
-func authOpts(conf *service.ParsedConfig) ([]kgo.Opt, error) {
+// AuthOpts turns the tls and sasl fields into client options.
+func AuthOpts(conf *service.ParsedConfig) ([]kgo.Opt, error) {
 	var opts []kgo.Opt
 	tlsConf, enabled, err := conf.FieldTLSToggled(inFieldTLS)
 	if err != nil {

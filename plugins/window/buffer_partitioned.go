@@ -1,0 +1,308 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/plugins/window/partition"
+)
+
+// errRevoked nacks what a revoked partition had in flight: its new owner
+// consumes it again from the committed offset.
+var errRevoked = errors.New("window buffer: partition revoked before its windows closed")
+
+// partState is the window state of one source partition delivered by the
+// window_kafka input: its own engine (so its windows close by its own event
+// time, and revoking it drops exactly its state), the watermarks a commit of
+// its offsets needs, and the emission rounds not yet written.
+//
+// Exactness rests on one rule: an input batch is acknowledged only when
+// every window it fed is written AND every window that closed before those
+// is written too (rounds are released oldest first). So when the source
+// commits offset O with Resume{Watermark: wm(O), Released: R}, every window
+// with end + lateness <= R is in the results topic, and every other window
+// has all its events at or after O. Replaying from O with wm(O) recomputes
+// the same windows; those at or below R are suppressed, the rest emitted.
+type partState struct {
+	b      *windowBuffer
+	part   *partition.Partition
+	eng    *Engine
+	resume partition.Resume
+
+	// Guarded by b.mu.
+	marks       []wmMark // ingested batches above the last checkpoint
+	baseWM      int64    // watermark after the records before marks[0]
+	drainedWM   int64    // the engine's watermark at the last drain
+	lastArrival int64    // wall clock of the last batch, for idleness
+	arrivalWM   int64    // watermark after the last batch, before idleness moved it
+	dropped     bool
+
+	relMu  sync.Mutex
+	rounds []*round // emission rounds not yet released, oldest first
+}
+
+// wmMark is the watermark after an ingested batch's last record.
+type wmMark struct {
+	last, wm int64
+}
+
+// round is the groups one drain produced: every window that closed while the
+// watermark moved from prevWM to the drain's watermark.
+type round struct {
+	prevWM  int64
+	pending int
+	groups  []roundGroup
+}
+
+type roundGroup struct {
+	g   *Group
+	err error
+}
+
+func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) {
+	cfg := b.opts.engine
+	// Idleness is decided here from the source's lag (a partition that is
+	// behind is never idle), and there is no startup grace: each partition
+	// has its own watermark, so none waits for another.
+	cfg.IdleTimeout, cfg.StartupGrace = 0, 0
+	eng, err := NewEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng.Resume(p.Resume.Watermark)
+	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume,
+		baseWM: p.Resume.Watermark, drainedWM: eng.Watermark()}
+	eng.Drain() // Resume closes nothing: the engine is empty
+	return ps, nil
+}
+
+// partFor returns the state of p, creating and attaching it on p's first
+// batch. Callers hold writeMu (not b.mu).
+func (b *windowBuffer) partFor(p *partition.Partition) (*partState, error) {
+	var err error
+	sink := p.Attach(func() partition.Sink {
+		var ps *partState
+		if ps, err = b.newPartState(p); err != nil {
+			return nil
+		}
+		b.mu.Lock()
+		b.parts[p] = ps
+		b.mu.Unlock()
+		return ps
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sink.(*partState), nil
+}
+
+// Checkpoint implements partition.Sink.
+func (ps *partState) Checkpoint(next int64) partition.Resume {
+	ps.b.mu.Lock()
+	wm := ps.baseWM
+	i := 0
+	for i < len(ps.marks) && ps.marks[i].last < next {
+		wm = ps.marks[i].wm
+		i++
+	}
+	ps.marks = append(ps.marks[:0], ps.marks[i:]...)
+	ps.baseWM = wm
+	released := ps.drainedWM
+	ps.b.mu.Unlock()
+
+	ps.relMu.Lock()
+	if len(ps.rounds) > 0 {
+		released = ps.rounds[0].prevWM
+	}
+	ps.relMu.Unlock()
+	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released)}
+}
+
+// Drop implements partition.Sink: the partition's windows are forgotten
+// without being emitted, unread results of it are taken off the queue, and
+// the inputs they held are nacked (the new owner replays them).
+func (ps *partState) Drop() {
+	b := ps.b
+	b.mu.Lock()
+	if ps.dropped {
+		b.mu.Unlock()
+		return
+	}
+	ps.dropped = true
+	delete(b.parts, ps.part)
+	ps.eng.Abort(errRevoked)
+	for _, g := range ps.eng.Drain() {
+		g.Release(errRevoked)
+	}
+	var mine []outItem
+	kept := b.queue[:0]
+	for _, it := range b.queue {
+		if it.ps == ps {
+			mine = append(mine, it)
+			b.queued -= it.n
+			continue
+		}
+		kept = append(kept, it)
+	}
+	clear(b.queue[len(kept):])
+	b.queue = kept
+	b.broadcastLocked(&b.spaceCh)
+	b.mu.Unlock()
+	for _, it := range mine {
+		it.release(errRevoked)
+	}
+}
+
+// drainPartLocked moves the partition engine's emissions to the read queue
+// as one round. Windows the previous owner already wrote are suppressed.
+func (b *windowBuffer) drainPartLocked(ps *partState) {
+	groups := ps.eng.Drain()
+	wm := ps.eng.Watermark()
+	prev := ps.drainedWM
+	ps.drainedWM = wm
+	if len(groups) == 0 {
+		return
+	}
+	lateness := b.opts.engine.AllowedLateness
+	var kept []*Group
+	for _, g := range groups {
+		if g.Final && ps.resume.Released != NoWatermark {
+			g.Emissions = suppressWritten(g.Emissions, ps.resume.Released, lateness)
+		}
+		if len(g.Emissions) == 0 {
+			g.Release(nil)
+			continue
+		}
+		kept = append(kept, g)
+	}
+	if len(kept) == 0 {
+		return
+	}
+	r := &round{prevWM: prev, pending: len(kept), groups: make([]roundGroup, len(kept))}
+	for i, g := range kept {
+		r.groups[i].g = g
+	}
+	ps.relMu.Lock()
+	ps.rounds = append(ps.rounds, r)
+	ps.relMu.Unlock()
+	for i, g := range kept {
+		b.enqueueGroupLocked(g, ps, func(err error) { ps.groupWritten(r, i, err) })
+	}
+}
+
+// suppressWritten drops the emissions of windows that closed at or below
+// released (end + lateness <= released): the partition's previous owner
+// wrote them, and this replay lacks the events before the committed offset.
+func suppressWritten(es []Emission, released, lateness int64) []Emission {
+	kept := es[:0]
+	for _, e := range es {
+		if e.End+lateness > released {
+			kept = append(kept, e)
+		}
+	}
+	clear(es[len(kept):])
+	return kept
+}
+
+// groupWritten records that group i of round r was written (or failed with
+// err); rounds are released oldest first, so an input is acknowledged only
+// when every window closed before its own is written too.
+func (ps *partState) groupWritten(r *round, i int, err error) {
+	ps.relMu.Lock()
+	r.groups[i].err = err
+	r.pending--
+	var ready []*round
+	for len(ps.rounds) > 0 && ps.rounds[0].pending == 0 {
+		ready = append(ready, ps.rounds[0])
+		ps.rounds[0] = nil
+		ps.rounds = ps.rounds[1:]
+	}
+	ps.relMu.Unlock()
+	for _, rr := range ready {
+		for _, rg := range rr.groups {
+			rg.g.Release(rg.err)
+		}
+	}
+}
+
+// writePartitioned windows a batch of the window_kafka input in its
+// partition's own engine. The pipeline's transaction ends here: the batch's
+// outcome goes to the source through sb once its windows are written, so
+// neither Benthos nor the input hold the messages of open windows, and a
+// stop does not wait for windows to close. Callers hold writeMu.
+func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc, sb *partition.Batch) {
+	sb.Take()
+	defer func() {
+		sb.Received()
+		_ = ackFn(ctx, nil)
+	}()
+	ref := NewAck(sb.Done)
+	if sb.Part.Revoked() {
+		ref.Release(errRevoked)
+		return
+	}
+	ps, err := b.partFor(sb.Part)
+	if err != nil {
+		ref.Release(err)
+		return
+	}
+	b.ingestInto(ctx, batch, ref, ps, sb.Last)
+}
+
+// sourceBatch returns the window_kafka batch a message came from, if any.
+func sourceBatch(msg *service.Message) *partition.Batch {
+	v, ok := msg.MetaGetMut(partition.MetaKey)
+	if !ok {
+		return nil
+	}
+	sb, _ := v.(*partition.Batch)
+	return sb
+}
+
+// tickPartsLocked lets wall-clock time pass for each partition: `updates`
+// emissions, and idleness. A partition is idle when the source says it is
+// caught up and nothing arrived for idle_timeout; its event time is then
+// assumed to have moved on with the wall clock since its last batch, which
+// closes its remaining windows in due course (for live streams the same as
+// following the wall clock).
+func (b *windowBuffer) tickPartsLocked(now int64) {
+	idle := b.opts.engine.IdleTimeout
+	for _, ps := range b.parts {
+		ps.eng.Tick(now)
+		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= idle &&
+			ps.arrivalWM != NoWatermark && ps.part.CaughtUp() {
+			ps.eng.AdvanceTo(ps.arrivalWM + (now - ps.lastArrival))
+			// The move happened after the last ingested record: it is part
+			// of the watermark a commit after that record resumes with.
+			if len(ps.marks) > 0 {
+				ps.marks[len(ps.marks)-1].wm = ps.eng.Watermark()
+			} else {
+				ps.baseWM = ps.eng.Watermark()
+			}
+		}
+		b.drainPartLocked(ps)
+	}
+}
+
+// abortPartsLocked drops every partition's open windows without emitting
+// them, nacking the inputs they hold.
+func (b *windowBuffer) abortPartsLocked(err error) {
+	for _, ps := range b.parts {
+		ps.eng.Abort(err)
+		for _, g := range ps.eng.Drain() {
+			g.Release(err)
+		}
+	}
+}
+
+// openLocked counts open (window, key) states over every engine.
+func (b *windowBuffer) openLocked() int {
+	n := b.eng.Open()
+	for _, ps := range b.parts {
+		n += ps.eng.Open()
+	}
+	return n
+}

@@ -1,0 +1,264 @@
+// Package partition is the contract between a partition-aware Kafka source
+// (the window_kafka input) and the window buffer: which partition a batch
+// came from, where the partition's window state must resume, and how the
+// buffer tells the source which offsets are safe to commit.
+//
+// It has no Benthos or Kafka client types, so the source, the buffer and
+// their tests share it without depending on each other.
+//
+// The model follows Kafka Streams' tasks: window state belongs to one source
+// partition (a key lives in one partition), each partition's windows close
+// by its own event time, and a partition's committed offset carries, in its
+// metadata, what a new owner needs to continue exactly where the old one
+// stopped (Resume). The new owner replays from the committed offset: windows
+// that the old owner already wrote are recomputed but not emitted again.
+package partition
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// MetaKey is the metadata key under which the source attaches its *Batch to
+// every message (with MetaSetMut). The leading @ marks it as in-process:
+// outputs that copy metadata into headers exclude such keys.
+const MetaKey = "@window_source_batch"
+
+// NoWatermark means "no event seen yet".
+const NoWatermark = math.MinInt64
+
+// Resume is what the committed offset of a partition says about its window
+// state, in event time (unix ns):
+//
+//   - Watermark is the partition's watermark after every record before the
+//     committed offset. Replaying from that offset with this watermark
+//     reproduces the same watermarks, so the same windows close at the same
+//     records and the same events are late.
+//   - Released: every window that closes at or below this watermark (window
+//     end + allowed lateness <= Released) has been written by the old owner.
+//     Such windows are recomputed during the replay but not emitted again;
+//     every other window has all its events at or after the committed
+//     offset, so its replayed result is byte-identical to a first emission.
+type Resume struct {
+	Watermark int64 `json:"wm"`
+	Released  int64 `json:"rel"`
+}
+
+// Fresh is the resume point of a partition nothing was committed for.
+var Fresh = Resume{Watermark: NoWatermark, Released: NoWatermark}
+
+// metaVersion tags the commit metadata format.
+const metaVersion = 1
+
+type commitMeta struct {
+	V int `json:"v"`
+	Resume
+}
+
+// Encode renders r as commit metadata (well under Kafka's default 4 KiB
+// offset.metadata.max.bytes).
+func (r Resume) Encode() string {
+	b, _ := json.Marshal(commitMeta{V: metaVersion, Resume: r})
+	return string(b)
+}
+
+// DecodeResume reads commit metadata written by Encode. Metadata written by
+// other consumers (franz-go and Connect's inputs store the member id there)
+// is not an error: the partition resumes Fresh from the committed offset,
+// which the returned error explains for the log.
+func DecodeResume(meta string) (Resume, error) {
+	if meta == "" {
+		return Fresh, fmt.Errorf("no window state in the commit metadata")
+	}
+	var m commitMeta
+	if err := json.Unmarshal([]byte(meta), &m); err != nil || m.V != metaVersion {
+		return Fresh, fmt.Errorf("commit metadata %q was not written by window_kafka (version %d)", truncate(meta, 64), metaVersion)
+	}
+	return m.Resume, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Sink is the buffer's side of one partition. The source calls it; the
+// buffer attaches it on the first batch it receives from the partition.
+type Sink interface {
+	// Checkpoint returns the resume point for committing offset next: the
+	// partition's watermark after the records before next, and the released
+	// watermark. next is always the first offset of a batch the buffer has
+	// not acknowledged, or the offset after the last delivered record when
+	// every batch is acknowledged.
+	Checkpoint(next int64) Resume
+	// Drop forgets the partition's state without emitting anything: the
+	// partition was revoked or lost, and its new owner replays it.
+	Drop()
+}
+
+// Partition is one assigned source partition. The source creates it on
+// assignment and marks it revoked before handing the partition back.
+type Partition struct {
+	Topic  string
+	ID     int32
+	Resume Resume // from the committed offset's metadata
+
+	mu       sync.Mutex
+	sink     Sink
+	revoked  bool
+	inFlight int   // delivered batches neither received by the buffer nor acked
+	next     int64 // offset after the last delivered record
+	hwm      int64 // high watermark from the last fetch; -1: unknown
+	idle     func() bool
+	drained  chan struct{} // closed when inFlight drops to 0 (revocation waits)
+}
+
+// NewPartition returns partition id of topic, resuming at r. sourceIdle
+// reports whether the source is waiting for records (not held back by the
+// pipeline), which CaughtUp needs.
+func NewPartition(topic string, id int32, r Resume, start int64, sourceIdle func() bool) *Partition {
+	return &Partition{Topic: topic, ID: id, Resume: r, next: start, hwm: -1, idle: sourceIdle}
+}
+
+// Attach records the buffer's side of the partition; the first call wins and
+// every later caller gets that sink back.
+func (p *Partition) Attach(newSink func() Sink) Sink {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sink == nil {
+		p.sink = newSink()
+	}
+	return p.sink
+}
+
+// Sink returns the attached sink, or nil before the buffer received a batch.
+func (p *Partition) Sink() Sink {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sink
+}
+
+// Revoked reports whether the partition was handed back: batches of it that
+// reach the buffer afterwards are dropped (the new owner replays them).
+func (p *Partition) Revoked() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.revoked
+}
+
+// MarkRevoked stops deliveries of the partition; it returns a channel closed
+// once no delivered batch is in flight any more.
+func (p *Partition) MarkRevoked() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.revoked = true
+	if p.inFlight == 0 {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	if p.drained == nil {
+		p.drained = make(chan struct{})
+	}
+	return p.drained
+}
+
+// Fetched records the partition's high watermark from a fetch response.
+func (p *Partition) Fetched(hwm int64) {
+	p.mu.Lock()
+	p.hwm = hwm
+	p.mu.Unlock()
+}
+
+// NewBatch registers a batch of records [first, last] about to be delivered;
+// done is called with the batch's outcome (see Batch.Done). It returns nil
+// if the partition was revoked meanwhile.
+func (p *Partition) NewBatch(first, last int64, done func(error)) *Batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revoked {
+		return nil
+	}
+	p.inFlight++
+	p.next = last + 1
+	return &Batch{Part: p, First: first, Last: last, done: done}
+}
+
+func (p *Partition) settle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight--
+	if p.inFlight == 0 && p.drained != nil {
+		close(p.drained)
+		p.drained = nil
+	}
+}
+
+// CaughtUp reports whether the partition has nothing left to deliver: every
+// record up to the last known high watermark was delivered and reached the
+// buffer, and the source is waiting for new records. Only a caught-up
+// partition may be declared idle; one that is merely behind never is.
+func (p *Partition) CaughtUp() bool {
+	p.mu.Lock()
+	caught := p.hwm >= 0 && p.next >= p.hwm && p.inFlight == 0
+	p.mu.Unlock()
+	return caught && (p.idle == nil || p.idle())
+}
+
+// Lag is the number of records between the last delivered one and the high
+// watermark (-1 while unknown).
+func (p *Partition) Lag() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hwm < 0 {
+		return -1
+	}
+	return max(0, p.hwm-p.next)
+}
+
+// Batch is a run of consecutive records of one partition delivered together.
+//
+// Its life: the source delivers it; the buffer Takes it (from then on the
+// buffer, not the pipeline's acknowledgement, reports its outcome, so the
+// pipeline's transaction can end at once and the input holds no messages of
+// open windows); the buffer calls Received once its events are in the
+// partition's state, and Done once every window they fed was written.
+type Batch struct {
+	Part        *Partition
+	First, Last int64 // offsets, inclusive
+	done        func(error)
+	taken       atomic.Bool
+	received    atomic.Bool
+	finished    atomic.Bool
+}
+
+// Take marks the batch as the buffer's: the outcome comes from Done.
+func (b *Batch) Take() { b.taken.Store(true) }
+
+// Taken reports whether the buffer took the batch. When the pipeline acks a
+// batch the buffer never took (processors filtered every message), the
+// source settles it itself.
+func (b *Batch) Taken() bool { return b.taken.Load() }
+
+// Received: the batch's events are in the partition's state (or the batch
+// was dropped); a revocation waiting for the partition's batches goes on.
+// Idempotent.
+func (b *Batch) Received() {
+	if b.received.CompareAndSwap(false, true) {
+		b.Part.settle()
+	}
+}
+
+// Done reports the batch's outcome once: nil when every window its events
+// fed (and every window that closed before them) was written, an error when
+// it must be consumed again by the partition's next owner.
+func (b *Batch) Done(err error) {
+	if b.finished.CompareAndSwap(false, true) && b.done != nil {
+		b.done(err)
+	}
+}

@@ -1,0 +1,618 @@
+// Package source is the window_kafka input: a consumer-group Kafka source
+// (franz-go) built for the window buffer. Unlike Connect's redpanda input it
+// tells the buffer which partition every batch comes from, hands partitions
+// over only after the buffer dropped their state, commits only what the
+// buffer made safe, and stores in each commit what the next owner needs to
+// resume the partition's windows exactly (see package partition).
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/streamkit/pipeline/internal/kafkaconn"
+	"github.com/streamkit/pipeline/plugins/window/partition"
+)
+
+const (
+	fSeedBrokers      = "seed_brokers"
+	fTopics           = "topics"
+	fConsumerGroup    = "consumer_group"
+	fClientID         = "client_id"
+	fInstanceID       = "instance_id"
+	fStartOffset      = "start_offset"
+	fCommitPeriod     = "commit_period"
+	fFetchMaxWait     = "fetch_max_wait"
+	fMaxBatch         = "max_batch_records"
+	fSessionTimeout   = "session_timeout"
+	fRebalanceTimeout = "rebalance_timeout"
+)
+
+func spec() *service.ConfigSpec {
+	return service.NewConfigSpec().
+		Beta().
+		Categories("Services").
+		Summary("Consumes Kafka topics in a consumer group for the `window` buffer, with exact window results through restarts, crashes and rebalances.").
+		Description(`
+The input the ` + "`window`" + ` buffer is built for. Every batch carries the partition it came from, and the
+buffer keeps window state and the watermark per source partition (a key lives in one partition, as in
+Kafka Streams' tasks), so a quiet, lagging or revoked partition never holds back another, and each
+partition's windows close by its own event time.
+
+Offsets are committed only up to what the buffer made safe: the first record of the oldest batch whose
+windows are not all written yet. Each commit's metadata holds the partition's watermark at that offset and
+how far its windows are written. A new owner of the partition (the same instance after a restart or a
+crash, or another instance after a rebalance) replays from the committed offset with that watermark:
+windows the previous owner wrote are recomputed but not emitted again, every other window is emitted
+once, byte-identical to what an uninterrupted run emits. No local disk is involved.
+
+When partitions are revoked, the input stops delivering them, waits until the batches already delivered
+have reached the buffer, commits, and has the buffer drop their state without emitting anything. A
+graceful stop (SIGINT/SIGTERM) likewise emits no half-full window: the next start completes it.
+
+A partition is idle (its remaining windows close after the buffer's ` + "`idle_timeout`" + `) only when it is
+caught up with its high watermark and the input is waiting for records; a partition that is behind never
+is, so over a backlog the results do not depend on fetch timing.
+
+The window key must be the Kafka key (or a function of it): windows are per partition, so a key spread
+over several partitions would produce one result per partition for the same window. Re-key through a topic
+first otherwise (see the README's "Repartitioning").
+
+Metadata: ` + "`kafka_key`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp_ms`, `kafka_timestamp_unix`, `kafka_tombstone_message`, `kafka_lag`" + ` and
+every record header, as on the ` + "`redpanda`" + ` input.`).
+		Field(service.NewStringListField(fSeedBrokers).
+			Description("Brokers to bootstrap from; entries may hold several comma-separated addresses.").
+			Example([]string{"localhost:9092"})).
+		Fields(kafkaconn.AuthFields()...).
+		Field(service.NewStringListField(fTopics).Description("Topics to consume.")).
+		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
+		Field(service.NewStringField(fClientID).Default("pipeline").Advanced().Description("Client id sent to the brokers.")).
+		Field(service.NewStringField(fInstanceID).Default("").
+			Description("Static membership (KIP-345) when set, unique per instance (e.g. the pod name): a restarted instance gets its partitions back at once instead of after `session_timeout`.")).
+		Field(service.NewStringEnumField(fStartOffset, "earliest", "latest").Default("earliest").
+			Description("Where a partition without a committed offset starts.")).
+		Field(service.NewDurationField(fCommitPeriod).Default("1s").Advanced().
+			Description("How often safe offsets are committed (also on revocation and on a graceful stop).")).
+		Field(service.NewDurationField(fFetchMaxWait).Default("100ms").Advanced().
+			Description("Longest a fetch waits for data: also how soon a quiet partition is known to be caught up.")).
+		Field(service.NewIntField(fMaxBatch).Default(1000).Advanced().
+			Description("Most records of one partition in one batch.")).
+		Field(service.NewDurationField(fSessionTimeout).Default("45s").Advanced().
+			Description("How long the group waits for a member that stopped heartbeating (a crashed instance's partitions move after this; with `instance_id`, a restart within it gets them back at once).")).
+		Field(service.NewDurationField(fRebalanceTimeout).Default("60s").Advanced().
+			Description("How long a rebalance waits for members to hand partitions over.")).
+		LintRule(`root = if this.consumer_group.or("") == "" { [ "field consumer_group: must not be empty: the committed offsets are where window state resumes" ] }`)
+}
+
+func init() {
+	service.MustRegisterBatchInput("window_kafka", spec(),
+		func(conf *service.ParsedConfig, mgr *service.Resources) (service.BatchInput, error) {
+			return newInput(conf, mgr)
+		})
+}
+
+type input struct {
+	opts     []kgo.Opt
+	group    string
+	maxBatch int
+	period   time.Duration
+	log      *service.Logger
+	m        inputMetrics
+
+	cl      *kgo.Client
+	mu      sync.Mutex
+	parts   map[tp]*tracker
+	pending []pendingBatch // polled, not delivered yet
+	waiting atomic.Bool    // ReadBatch is blocked in a poll: nothing undelivered here
+	closing atomic.Bool
+
+	stopCommits chan struct{}
+	commitsDone chan struct{}
+}
+
+type tp struct {
+	topic string
+	part  int32
+}
+
+type pendingBatch struct {
+	t    *tracker
+	recs []*kgo.Record
+}
+
+type inputMetrics struct {
+	records, commits, commitErrors   *service.MetricCounter
+	assigned, revoked, lost, dropped *service.MetricCounter
+	lag                              *service.MetricGauge
+}
+
+func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error) {
+	brokers, err := conf.FieldStringList(fSeedBrokers)
+	if err != nil {
+		return nil, err
+	}
+	brokers = splitAddrs(brokers)
+	if len(brokers) == 0 {
+		return nil, errors.New("field seed_brokers: at least one broker is required")
+	}
+	topics, err := conf.FieldStringList(fTopics)
+	if err != nil {
+		return nil, err
+	}
+	if len(topics) == 0 {
+		return nil, errors.New("field topics: at least one topic is required")
+	}
+	group, err := conf.FieldString(fConsumerGroup)
+	if err != nil {
+		return nil, err
+	}
+	if group == "" {
+		return nil, errors.New("field consumer_group: must not be empty: the committed offsets are where window state resumes")
+	}
+	clientID, _ := conf.FieldString(fClientID)
+	instanceID, _ := conf.FieldString(fInstanceID)
+	start, _ := conf.FieldString(fStartOffset)
+	period, err := conf.FieldDuration(fCommitPeriod)
+	if err != nil {
+		return nil, err
+	}
+	if period <= 0 {
+		return nil, errors.New("field commit_period: must be greater than zero")
+	}
+	fetchWait, err := conf.FieldDuration(fFetchMaxWait)
+	if err != nil {
+		return nil, err
+	}
+	maxBatch, err := conf.FieldInt(fMaxBatch)
+	if err != nil {
+		return nil, err
+	}
+	if maxBatch < 1 {
+		return nil, errors.New("field max_batch_records: must be at least 1")
+	}
+	sessionTimeout, err := conf.FieldDuration(fSessionTimeout)
+	if err != nil {
+		return nil, err
+	}
+	rebalanceTimeout, err := conf.FieldDuration(fRebalanceTimeout)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := kafkaconn.AuthOpts(conf)
+	if err != nil {
+		return nil, err
+	}
+
+	in := &input{group: group, maxBatch: maxBatch, period: period, parts: map[tp]*tracker{}}
+	if mgr != nil {
+		in.log = mgr.Logger()
+		mt := mgr.Metrics()
+		in.m = inputMetrics{
+			records:      mt.NewCounter("window_kafka_records"),
+			commits:      mt.NewCounter("window_kafka_commits"),
+			commitErrors: mt.NewCounter("window_kafka_commit_errors"),
+			assigned:     mt.NewCounter("window_kafka_partitions_assigned"),
+			revoked:      mt.NewCounter("window_kafka_partitions_revoked"),
+			lost:         mt.NewCounter("window_kafka_partitions_lost"),
+			dropped:      mt.NewCounter("window_kafka_records_dropped_revoked"),
+			lag:          mt.NewGauge("window_kafka_lag", "topic", "partition"),
+		}
+	}
+	reset := kgo.NewOffset().AtStart()
+	if start == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	in.opts = append([]kgo.Opt{
+		kgo.SeedBrokers(brokers...),
+		kgo.ClientID(clientID),
+		kgo.ConsumerGroup(group),
+		kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(reset),
+		kgo.DisableAutoCommit(),
+		kgo.FetchMaxWait(fetchWait),
+		kgo.SessionTimeout(sessionTimeout),
+		kgo.RebalanceTimeout(rebalanceTimeout),
+		kgo.OnOffsetsFetched(in.onOffsetsFetched),
+		kgo.OnPartitionsRevoked(in.onRevoked),
+		kgo.OnPartitionsLost(in.onLost),
+	}, auth...)
+	if instanceID != "" {
+		in.opts = append(in.opts, kgo.InstanceID(instanceID))
+	}
+	return in, nil
+}
+
+func splitAddrs(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, a := range strings.Split(s, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// Connect implements service.BatchInput.
+func (in *input) Connect(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.cl != nil {
+		return nil
+	}
+	cl, err := kgo.NewClient(in.opts...)
+	if err != nil {
+		return fmt.Errorf("window_kafka: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		cl.Close()
+		return fmt.Errorf("window_kafka: no broker reachable: %w", err)
+	}
+	in.cl = cl
+	in.stopCommits = make(chan struct{})
+	in.commitsDone = make(chan struct{})
+	go in.commitLoop()
+	return nil
+}
+
+// onOffsetsFetched registers the partitions of a new assignment with the
+// resume points their committed offsets carry, before any of their records
+// are fetched.
+func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.OffsetFetchResponse) error {
+	type committed struct {
+		topic     string
+		partition int32
+		offset    int64
+		metadata  *string
+	}
+	var cs []committed
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			cs = append(cs, committed{t.Topic, p.Partition, p.Offset, p.Metadata})
+		}
+	}
+	for _, g := range resp.Groups { // OffsetFetch v8+
+		if g.Group != in.group {
+			continue
+		}
+		for _, t := range g.Topics {
+			for _, p := range t.Partitions {
+				cs = append(cs, committed{t.Topic, p.Partition, p.Offset, p.Metadata})
+			}
+		}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, c := range cs {
+		key := tp{c.topic, c.partition}
+		if _, ok := in.parts[key]; ok {
+			continue // still ours (a cooperative rebalance keeps it)
+		}
+		r := partition.Fresh
+		if c.offset >= 0 {
+			meta := ""
+			if c.metadata != nil {
+				meta = *c.metadata
+			}
+			var err error
+			if r, err = partition.DecodeResume(meta); err != nil && in.log != nil {
+				in.log.Warnf("window_kafka: %s/%d resumes at committed offset %d without window state (%v): windows open at that offset may be emitted without their earlier events", c.topic, c.partition, c.offset, err)
+			}
+		}
+		in.parts[key] = newTracker(partition.NewPartition(c.topic, c.partition, r, c.offset, in.waiting.Load))
+		if in.m.assigned != nil {
+			in.m.assigned.Incr(1)
+		}
+	}
+	return nil
+}
+
+// onRevoked hands partitions back: no more deliveries, the delivered batches
+// reach the buffer, the safe offsets are committed, the buffer drops the
+// partitions' state. Only then does the rebalance go on.
+func (in *input) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	in.handOver(ctx, cl, revoked, true)
+}
+
+// onLost: the group moved on without us (session expired); commits would be
+// refused, so the state is dropped and the new owner replays.
+func (in *input) onLost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
+	in.handOver(ctx, cl, lost, false)
+}
+
+func (in *input) handOver(ctx context.Context, cl *kgo.Client, parts map[string][]int32, commit bool) {
+	var ts []*tracker
+	in.mu.Lock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if t, ok := in.parts[tp{topic, p}]; ok {
+				ts = append(ts, t)
+				delete(in.parts, tp{topic, p})
+			}
+		}
+	}
+	in.mu.Unlock()
+	if len(ts) == 0 {
+		return
+	}
+	// Batches already in the pipeline reach the buffer first, so nothing of
+	// the partition arrives after its state is gone. On shutdown the
+	// pipeline may already be stopped: then do not wait for it.
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, t := range ts {
+		ch := t.part.MarkRevoked()
+		if in.closing.Load() {
+			continue
+		}
+		select {
+		case <-ch:
+		case <-wait.Done():
+			if in.log != nil {
+				in.log.Warnf("window_kafka: %s/%d revoked while batches were still in the pipeline; their windows are dropped and replayed by the new owner", t.part.Topic, t.part.ID)
+			}
+		}
+	}
+	if commit {
+		in.commit(ctx, cl, ts)
+	}
+	for _, t := range ts {
+		if s := t.part.Sink(); s != nil {
+			s.Drop()
+		}
+		if in.m.revoked != nil {
+			if commit {
+				in.m.revoked.Incr(1)
+			} else {
+				in.m.lost.Incr(1)
+			}
+		}
+	}
+}
+
+func (in *input) commitLoop() {
+	defer close(in.commitsDone)
+	tick := time.NewTicker(in.period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			in.commitAll(context.Background())
+		case <-in.stopCommits:
+			return
+		}
+	}
+}
+
+func (in *input) commitAll(ctx context.Context) {
+	in.mu.Lock()
+	cl := in.cl
+	ts := make([]*tracker, 0, len(in.parts))
+	for _, t := range in.parts {
+		ts = append(ts, t)
+	}
+	in.mu.Unlock()
+	if cl != nil {
+		in.commit(ctx, cl, ts)
+	}
+}
+
+// commit commits the safe offset of each tracker whose point moved, with its
+// resume point as the offset's metadata.
+func (in *input) commit(ctx context.Context, cl *kgo.Client, ts []*tracker) {
+	type point struct {
+		t      *tracker
+		offset int64
+		meta   string
+	}
+	var points []point
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	metas := map[tp]string{}
+	for _, t := range ts {
+		off, meta, changed := t.commitPoint()
+		if in.m.lag != nil {
+			if lag := t.part.Lag(); lag >= 0 {
+				in.m.lag.Set(lag, t.part.Topic, strconv.Itoa(int(t.part.ID)))
+			}
+		}
+		if !changed {
+			continue
+		}
+		points = append(points, point{t, off, meta})
+		if offsets[t.part.Topic] == nil {
+			offsets[t.part.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		offsets[t.part.Topic][t.part.ID] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		metas[tp{t.part.Topic, t.part.ID}] = meta
+	}
+	if len(points) == 0 {
+		return
+	}
+	cctx := kgo.PreCommitFnContext(ctx, func(req *kmsg.OffsetCommitRequest) error {
+		for i := range req.Topics {
+			for j := range req.Topics[i].Partitions {
+				p := &req.Topics[i].Partitions[j]
+				if m, ok := metas[tp{req.Topics[i].Topic, p.Partition}]; ok {
+					p.Metadata = &m
+				}
+			}
+		}
+		return nil
+	})
+	var commitErr error
+	done := make(chan struct{})
+	cl.CommitOffsetsSync(cctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		defer close(done)
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && commitErr == nil {
+					commitErr = fmt.Errorf("%s/%d: %w", t.Topic, p.Partition, e)
+				}
+			}
+		}
+	})
+	<-done
+	if commitErr != nil {
+		if in.m.commitErrors != nil {
+			in.m.commitErrors.Incr(1)
+		}
+		if in.log != nil {
+			in.log.Warnf("window_kafka: commit of group %s failed (it is retried; until then a restart replays more): %v", in.group, commitErr)
+		}
+		return
+	}
+	for _, p := range points {
+		p.t.committedAt(p.offset, p.meta)
+	}
+	if in.m.commits != nil {
+		in.m.commits.Incr(1)
+	}
+}
+
+// ReadBatch implements service.BatchInput: one batch is consecutive records
+// of one partition.
+func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.AckFunc, error) {
+	for {
+		if recs, b, ok := in.nextDelivery(); ok {
+			batch := toMessages(recs, b)
+			if in.m.records != nil {
+				in.m.records.Incr(int64(len(batch)))
+			}
+			return batch, func(_ context.Context, err error) error {
+				pipelineAck(b, err)
+				return nil
+			}, nil
+		}
+		in.mu.Lock()
+		cl := in.cl
+		in.mu.Unlock()
+		if cl == nil {
+			return nil, nil, service.ErrNotConnected
+		}
+		in.waiting.Store(true)
+		fetches := cl.PollRecords(ctx, 10*in.maxBatch)
+		in.waiting.Store(false)
+		if fetches.IsClientClosed() {
+			return nil, nil, service.ErrEndOfInput
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if in.log != nil && !errors.Is(err, context.Canceled) {
+				in.log.Warnf("window_kafka: fetch %s/%d: %v", t, p, err)
+			}
+		})
+		in.queue(fetches)
+	}
+}
+
+// nextDelivery takes the next polled batch of a partition that is still ours.
+func (in *input) nextDelivery() ([]*kgo.Record, *partition.Batch, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for len(in.pending) > 0 {
+		pb := in.pending[0]
+		in.pending[0] = pendingBatch{}
+		in.pending = in.pending[1:]
+		b := pb.t.deliver(pb.recs[0].Offset, pb.recs[len(pb.recs)-1].Offset)
+		if b == nil {
+			if in.m.dropped != nil {
+				in.m.dropped.Incr(int64(len(pb.recs)))
+			}
+			continue // revoked since it was fetched
+		}
+		return pb.recs, b, true
+	}
+	return nil, nil, false
+}
+
+func (in *input) queue(fetches kgo.Fetches) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		t, ok := in.parts[tp{fp.Topic, fp.Partition}]
+		if !ok {
+			if in.m.dropped != nil && len(fp.Records) > 0 {
+				in.m.dropped.Incr(int64(len(fp.Records)))
+			}
+			return
+		}
+		t.part.Fetched(fp.HighWatermark)
+		recs := fp.Records
+		for len(recs) > 0 {
+			n := min(len(recs), in.maxBatch)
+			in.pending = append(in.pending, pendingBatch{t: t, recs: recs[:n:n]})
+			recs = recs[n:]
+		}
+	})
+}
+
+func toMessages(recs []*kgo.Record, b *partition.Batch) service.MessageBatch {
+	batch := make(service.MessageBatch, len(recs))
+	lag := b.Part.Lag()
+	for i, r := range recs {
+		msg := service.NewMessage(r.Value)
+		msg.MetaSetMut("kafka_key", string(r.Key))
+		msg.MetaSetMut("kafka_topic", r.Topic)
+		msg.MetaSetMut("kafka_partition", int(r.Partition))
+		msg.MetaSetMut("kafka_offset", int(r.Offset))
+		msg.MetaSetMut("kafka_timestamp_unix", r.Timestamp.Unix())
+		msg.MetaSetMut("kafka_timestamp_ms", r.Timestamp.UnixMilli())
+		msg.MetaSetMut("kafka_tombstone_message", r.Value == nil)
+		if lag >= 0 {
+			msg.MetaSetMut("kafka_lag", lag)
+		}
+		for _, h := range r.Headers {
+			msg.MetaSetMut(h.Key, string(h.Value))
+		}
+		msg.MetaSetMut(partition.MetaKey, b)
+		batch[i] = msg
+	}
+	return batch
+}
+
+// Close implements service.BatchInput: the last safe offsets are committed,
+// then the group is left.
+func (in *input) Close(ctx context.Context) error {
+	in.closing.Store(true)
+	in.mu.Lock()
+	cl := in.cl
+	ts := make([]*tracker, 0, len(in.parts))
+	for _, t := range in.parts {
+		ts = append(ts, t)
+	}
+	in.mu.Unlock()
+	if cl == nil {
+		return nil
+	}
+	close(in.stopCommits)
+	<-in.commitsDone
+	// The buffer settles the batches it still holds only after the input
+	// is closed (end of input aborts open windows), so there is nothing to
+	// wait for: what is acknowledged now is committed, the rest replayed.
+	in.commit(ctx, cl, ts)
+	cl.Close()
+	in.mu.Lock()
+	in.cl = nil
+	in.mu.Unlock()
+	return nil
+}
