@@ -1,12 +1,15 @@
 package exact
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/streamkit/pipeline/tests/harness"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Speed is how much faster than the wall clock event time runs while a
@@ -113,10 +116,38 @@ func (e *Env) Verify(scenario string, o VerifyOptions) *Report {
 	late := Collect(e.t, e.Broker.Addr, LateTopic, CollectOptions{
 		WantKeys: len(e.Expected.Late), Quiet: time.Second, GiveUp: 3 * time.Second, Deadline: 30 * time.Second,
 	})
+	e.checkEventsTopic()
 	r := Check(e.Data, e.Expected, results, late)
 	e.t.Logf("scenario %s, input %s: %s (results read in %v)", scenario, e.Input, r.Summary(), time.Since(began).Round(100*time.Millisecond))
 	if r.Failed() {
 		e.t.Errorf("scenario %s, input %s: the results differ from the reference:\n%s\n%s", scenario, e.Input, r.Summary(), r.Details(60))
 	}
 	return r
+}
+
+// checkEventsTopic makes sure the input is what the reference was computed
+// from: the events topic holds exactly the generated events (the test's
+// producer neither lost nor duplicated one, a broker restart kept them
+// all). Otherwise a difference in the results would not be the job's.
+func (e *Env) checkEventsTopic() {
+	e.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Broker.Addr))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, EventsTopic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		e.t.Fatalf("end offsets of %s: %v", EventsTopic, err)
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	if total != int64(len(e.Data.Events)) {
+		e.t.Errorf("topic %s holds %d records, the data set has %d events: the test's input is not the reference's", EventsTopic, total, len(e.Data.Events))
+	}
 }
