@@ -315,6 +315,10 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 			b.writePartitioned(ctx, batch, ackFn, sb)
 			return nil
 		}
+		if partition.SourcesActive() {
+			b.writeUnsourced(ctx, batch, ackFn)
+			return nil
+		}
 	}
 	if b.wal != nil {
 		return b.writeLogged(ctx, batch, ackFn)
@@ -330,8 +334,8 @@ func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, r
 }
 
 // ingestInto is ingest into partition ps's engine (nil: the shared one);
-// last is the batch's last source offset, recorded with the watermark
-// after it for ps's checkpoints.
+// last is the batch's last source offset (-1: not from the source),
+// recorded with the watermark after it for ps's checkpoints.
 func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatch, ref *Ack, ps *partState, last int64) {
 	var writerErr error
 	defer func() { ref.Release(writerErr) }()

@@ -3,6 +3,8 @@ package window
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
@@ -250,6 +252,81 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		return
 	}
 	b.ingestInto(ctx, batch, ref, ps, sb.Last)
+}
+
+// writeUnsourced windows events that did not come from window_kafka while
+// one feeds the buffer: retried events, whose kafka_topic/kafka_partition
+// name the partition they first came from. Each joins that partition's
+// state if this instance owns it. Otherwise it cannot be counted here
+// without splitting its windows between instances, so it is passed on as an
+// error of class `unowned` (to the dead-letter route, for replay).
+// Callers hold writeMu.
+func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) {
+	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
+	defer ref.Release(nil)
+	byPart := map[*partState]service.MessageBatch{}
+	var order []*partState
+	var unowned service.MessageBatch
+	b.mu.Lock()
+	for _, msg := range batch {
+		ps := b.ownerLocked(msg)
+		if ps == nil {
+			if msg.GetError() == nil {
+				topic, _ := msg.MetaGet("kafka_topic")
+				part, _ := msg.MetaGet("kafka_partition")
+				msg.SetError(fmt.Errorf("window: this instance does not own %s/%s, the partition the event belongs to: counting it here would split its windows between instances", topic, part))
+				msg.MetaSetMut("error_class", "unowned")
+			}
+			unowned = append(unowned, msg)
+			continue
+		}
+		if _, ok := byPart[ps]; !ok {
+			order = append(order, ps)
+		}
+		byPart[ps] = append(byPart[ps], msg)
+	}
+	b.enqueuePassLocked(ref, unowned, nil)
+	b.mu.Unlock()
+	for _, ps := range order {
+		ref.Hold()
+		b.ingestInto(ctx, byPart[ps], ref, ps, -1)
+	}
+}
+
+// ownerLocked finds the partition state a message's kafka_topic and
+// kafka_partition metadata name.
+func (b *windowBuffer) ownerLocked(msg *service.Message) *partState {
+	topic, ok := msg.MetaGetMut("kafka_topic")
+	if !ok {
+		return nil
+	}
+	pv, ok := msg.MetaGetMut("kafka_partition")
+	if !ok {
+		return nil
+	}
+	var p int64
+	switch v := pv.(type) {
+	case int:
+		p = int64(v)
+	case int64:
+		p = v
+	case int32:
+		p = int64(v)
+	case string:
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			return nil
+		}
+		p = n
+	default:
+		return nil
+	}
+	for part, ps := range b.parts {
+		if part.Topic == topic && int64(part.ID) == p && !ps.dropped {
+			return ps
+		}
+	}
+	return nil
 }
 
 // sourceBatch returns the window_kafka batch a message came from, if any.

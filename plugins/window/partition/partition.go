@@ -87,6 +87,20 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
+var sources atomic.Int64
+
+// SourceStarted and SourceStopped count the window_kafka inputs connected in
+// this process. While one is, the buffer windows events that come from
+// elsewhere (retried events, whose metadata names the partition they first
+// came from) in the state of that partition, not in a shared state.
+func SourceStarted() { sources.Add(1) }
+
+// SourceStopped undoes SourceStarted.
+func SourceStopped() { sources.Add(-1) }
+
+// SourcesActive reports whether a window_kafka input is connected.
+func SourcesActive() bool { return sources.Load() > 0 }
+
 // Sink is the buffer's side of one partition. The source calls it; the
 // buffer attaches it on the first batch it receives from the partition.
 type Sink interface {

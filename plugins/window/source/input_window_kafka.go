@@ -263,6 +263,7 @@ func (in *input) Connect(ctx context.Context) error {
 		return fmt.Errorf("window_kafka: no broker reachable: %w", err)
 	}
 	in.cl = cl
+	partition.SourceStarted()
 	in.stopCommits = make(chan struct{})
 	in.commitsDone = make(chan struct{})
 	go in.commitLoop()
@@ -611,6 +612,7 @@ func (in *input) Close(ctx context.Context) error {
 	// wait for: what is acknowledged now is committed, the rest replayed.
 	in.commit(ctx, cl, ts)
 	cl.Close()
+	partition.SourceStopped()
 	in.mu.Lock()
 	in.cl = nil
 	in.mu.Unlock()

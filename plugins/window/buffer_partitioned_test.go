@@ -1,0 +1,208 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/plugins/window/partition"
+)
+
+const partitionedYAML = `
+timestamp_field: ts
+allowed_lateness: 0s
+windows:
+  - { name: t10, type: tumbling, size: 10s, key_field: k, aggregates: [ { name: n, type: count } ] }
+`
+
+// outcomes records each source batch's Done outcome, in call order.
+type outcomes struct {
+	mu    sync.Mutex
+	order []int64 // first offsets
+	errs  map[int64]error
+}
+
+func (o *outcomes) done(first int64) func(error) {
+	return func(err error) {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.errs == nil {
+			o.errs = map[int64]error{}
+		}
+		o.order = append(o.order, first)
+		o.errs[first] = err
+	}
+}
+
+func (o *outcomes) get() ([]int64, map[int64]error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	m := map[int64]error{}
+	for k, v := range o.errs {
+		m[k] = v
+	}
+	return append([]int64(nil), o.order...), m
+}
+
+// sourced is a batch of the window_kafka input: one event per offset from
+// first on, each {"k": key, "ts": t0 + secs[i]}.
+func sourced(p *partition.Partition, o *outcomes, first int64, key string, secs ...float64) service.MessageBatch {
+	sb := p.NewBatch(first, first+int64(len(secs))-1, o.done(first))
+	var batch service.MessageBatch
+	for _, s := range secs {
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, FormatTime(at(s)))))
+		m.MetaSetMut(partition.MetaKey, sb)
+		batch = append(batch, m)
+	}
+	return batch
+}
+
+func write(t *testing.T, b *windowBuffer, batch service.MessageBatch) {
+	t.Helper()
+	var acked ackRecorder
+	if err := b.WriteBatch(context.Background(), batch, acked.fn); err != nil {
+		t.Fatal(err)
+	}
+	// The pipeline's transaction ends at once: the outcome goes to the
+	// source through the batch.
+	if n, err := acked.result(); n != 1 || err != nil {
+		t.Fatalf("pipeline ack: %d calls, %v; want one, nil", n, err)
+	}
+}
+
+// Inputs are acknowledged only when their windows AND every window that
+// closed before them are written, even when the output acks out of order:
+// the committed offset then never passes a window that is not written.
+func TestPartitionedAcksFollowCloseOrder(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+
+	write(t, b, sourced(p, &o, 0, "a", 1))  // window [0,10) of a
+	write(t, b, sourced(p, &o, 1, "b", 11)) // closes [0,10); window [10,20) of b
+	write(t, b, sourced(p, &o, 2, "a", 25)) // closes [10,20)
+	first, ackFirst := readNow(t, b)
+	second, ackSecond := readNow(t, b)
+	if len(first) != 1 || len(second) != 1 {
+		t.Fatalf("want two single results, got %d and %d", len(first), len(second))
+	}
+	if err := ackSecond(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if order, _ := o.get(); len(order) != 0 {
+		t.Fatalf("the later window was acked before the earlier one was written: outcomes %v", order)
+	}
+	if got := p.Sink().Checkpoint(2); got.Released >= at(10) {
+		t.Fatalf("released watermark %s covers [0,10), which is not written", FormatTime(got.Released))
+	}
+	if err := ackFirst(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	order, errs := o.get()
+	if len(order) != 2 || order[0] != 0 || order[1] != 1 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("outcomes %v %v, want batches 0 then 1 done", order, errs)
+	}
+	cp := p.Sink().Checkpoint(2)
+	if cp.Watermark != at(11) {
+		t.Fatalf("watermark at offset 2 = %s, want %s (the watermark after offset 1)", FormatTime(cp.Watermark), FormatTime(at(11)))
+	}
+	if cp.Released != at(25) {
+		t.Fatalf("released = %s, want %s", FormatTime(cp.Released), FormatTime(at(25)))
+	}
+}
+
+// A new owner resuming with the old owner's resume point recomputes the
+// windows the old owner wrote but does not emit them again.
+func TestPartitionedResumeSuppressesWrittenWindows(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	// The old owner committed offset 5 with watermark 8 s; every window
+	// closing at or below 12 s ([0,10)) was written.
+	p := partition.NewPartition("ev", 0, partition.Resume{Watermark: at(8), Released: at(12)}, 5, nil)
+	var o outcomes
+	write(t, b, sourced(p, &o, 5, "a", 9, 13, 21))
+	res, ack := readNow(t, b)
+	if len(res) != 1 {
+		t.Fatalf("want only [10,20) of a, got %d results", len(res))
+	}
+	if id, _ := res[0].MetaGet("window_id"); id != "a|"+FormatTime(at(10))+"|"+FormatTime(at(20)) {
+		t.Fatalf("emitted %s, want the window [10,20) only", id)
+	}
+	if err := ack(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Sink().Checkpoint(8); got.Released != at(21) || got.Watermark != at(21) {
+		t.Fatalf("checkpoint %+v, want watermark and released 21 s", got)
+	}
+}
+
+// Dropping a revoked partition emits nothing, takes its unread results off
+// the queue and fails its batches (the new owner replays them); batches of
+// the partition that arrive afterwards are dropped too.
+func TestPartitionedDropEmitsNothing(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	other := partition.NewPartition("ev", 1, partition.Fresh, 0, nil)
+	var o, oo outcomes
+	write(t, b, sourced(p, &o, 0, "a", 1))
+	write(t, b, sourced(p, &o, 1, "a", 15)) // [0,10) of a closes, unread
+	write(t, b, sourced(other, &oo, 0, "z", 1))
+	<-p.MarkRevoked()
+	p.Sink().Drop()
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d results of the dropped partition still queued", n)
+	}
+	_, errs := o.get()
+	if len(errs) != 2 || !errors.Is(errs[0], errRevoked) || !errors.Is(errs[1], errRevoked) {
+		t.Fatalf("outcomes %v, want both batches failed as revoked", errs)
+	}
+	if b.openLocked() != 1 {
+		t.Fatalf("open states %d, want only partition 1's", b.openLocked())
+	}
+	if late := p.NewBatch(2, 2, nil); late != nil {
+		t.Fatal("a revoked partition accepted a new batch")
+	}
+}
+
+// Retried events (not from the source) join the state of the partition
+// their metadata names when this instance owns it, and are passed on as
+// `unowned` errors when it does not.
+func TestPartitionedRetriedEventsFollowTheirPartition(t *testing.T) {
+	partition.SourceStarted()
+	defer partition.SourceStopped()
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 2, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourced(p, &o, 0, "a", 1))
+
+	retried := batchOf(`{"k":"a","ts":"`+FormatTime(at(2))+`"}`, `{"k":"q","ts":"`+FormatTime(at(2))+`"}`)
+	retried[0].MetaSetMut("kafka_topic", "ev")
+	retried[0].MetaSetMut("kafka_partition", "2")
+	retried[1].MetaSetMut("kafka_topic", "ev")
+	retried[1].MetaSetMut("kafka_partition", "1")
+	var acked ackRecorder
+	if err := b.WriteBatch(context.Background(), retried, acked.fn); err != nil {
+		t.Fatal(err)
+	}
+	pass, ackPass := readNow(t, b)
+	if len(pass) != 1 || pass[0].GetError() == nil {
+		t.Fatalf("want the event of partition 1 passed on as an error, got %d messages", len(pass))
+	}
+	if c, _ := pass[0].MetaGet("error_class"); c != "unowned" {
+		t.Fatalf("error_class %q, want unowned", c)
+	}
+	_ = ackPass(context.Background(), nil)
+	write(t, b, sourced(p, &o, 1, "a", 12))
+	res, _ := readNow(t, b)
+	if n, _ := res[0].MetaGet("window_events"); n != "2" {
+		t.Fatalf("window [0,10) of a counted %s events, want 2 (one retried)", n)
+	}
+}
