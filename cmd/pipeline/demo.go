@@ -16,6 +16,7 @@ import (
 
 // demoJob is one config the demo runs as a child `pipeline -c` process.
 type demoJob struct {
+	name   string // job=<name> on each of its log lines
 	config string
 	env    []string // where its HTTP server listens, so the three do not clash
 }
@@ -37,10 +38,16 @@ func demoJobs() ([]demoJob, error) {
 		return nil, fmt.Errorf("PIPELINE_HTTP_ADDRESS %q: port: %w", main, err)
 	}
 	return []demoJob{
-		{config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + main}},
-		{config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + net.JoinHostPort(host, strconv.Itoa(p+1))}},
-		{config: "configs/live_view.yaml"},
+		{name: "clickstream", config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + main}},
+		{name: "track_api", config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + net.JoinHostPort(host, strconv.Itoa(p+1))}},
+		{name: "live_view", config: "configs/live_view.yaml"},
 	}, nil
+}
+
+// args run the job's config with its name on every log line (a Benthos
+// logger static field), in Benthos' logfmt like the demo's own lines.
+func (j demoJob) args() []string {
+	return []string{"-s", "logger.static_fields.job=" + j.name, "-c", j.config}
 }
 
 const demoBanner = `
@@ -66,7 +73,7 @@ and configs/live_view.yaml (from the working directory) against it. Open
 http://127.0.0.1:8080/ to watch the windows fill.`,
 		Flags: embeddedFlags(),
 		Action: func(c *cli.Context) error {
-			e := newEmbeddedEnv()
+			e := newEmbeddedEnv("demo")
 			if err := e.start(c, c.Bool(flagDemo)); err != nil {
 				return err
 			}
@@ -91,7 +98,7 @@ func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
 		if _, err := os.Stat(j.config); err != nil {
 			return fmt.Errorf("demo needs %s: run it from the repository root (%w)", j.config, err)
 		}
-		cmd := exec.Command(self, "-c", j.config)
+		cmd := exec.Command(self, j.args()...)
 		cmd.Env = append(os.Environ(), j.env...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		dieWithParent(cmd)

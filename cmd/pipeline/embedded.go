@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/streamkit/pipeline/internal/demo"
 	"github.com/streamkit/pipeline/internal/embedded"
@@ -54,8 +56,25 @@ type embeddedEnv struct {
 	logger      *slog.Logger
 }
 
-func newEmbeddedEnv() *embeddedEnv {
-	return &embeddedEnv{logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+// newEmbeddedEnv logs as job (demo, broker, embedded), in the logfmt shape
+// of the Benthos jobs' own lines (time, lowercase level, msg, job=...), so a
+// terminal that shows both reads as one log.
+func newEmbeddedEnv(job string) *embeddedEnv {
+	return &embeddedEnv{logger: newLogger(os.Stderr, job)}
+}
+
+func newLogger(w io.Writer, job string) *slog.Logger {
+	h := slog.NewTextHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		switch {
+		case len(groups) > 0:
+		case a.Key == slog.TimeKey:
+			return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(time.RFC3339))
+		case a.Key == slog.LevelKey:
+			return slog.String(slog.LevelKey, strings.ToLower(a.Value.String()))
+		}
+		return a
+	}})
+	return slog.New(h).With("job", job)
 }
 
 // runsStreams tells the run and streams modes, which need a broker, from
@@ -113,7 +132,26 @@ func mentionsBrokers(paths []string) bool {
 	return !read
 }
 
+// start runs the broker, the local profile service (unless PROFILE_URL
+// names a real one) and, withDemo, the demo producer.
 func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
+	if err := e.startBroker(c); err != nil {
+		return err
+	}
+	if v, ok := os.LookupEnv("PROFILE_URL"); !ok || v == "" {
+		if err := e.startProfileService(c.Float64(flagProfileFail)); err != nil {
+			return err
+		}
+	}
+	if withDemo {
+		e.startDemo(c.Float64(flagDemoRate))
+	}
+	return nil
+}
+
+// startBroker runs the broker alone and points KAFKA_BROKERS (and the
+// window log) at it.
+func (e *embeddedEnv) startBroker(c *cli.Context) error {
 	b, err := embedded.Start(embedded.Options{
 		Port:     c.Int(flagBrokerPort),
 		DataDir:  c.String(flagDataDir),
@@ -128,27 +166,20 @@ func (e *embeddedEnv) start(c *cli.Context, withDemo bool) error {
 		return err
 	}
 	e.logger.Info(b.Describe())
-	if err := e.setWALDir(c); err != nil {
-		return err
-	}
-	if v, ok := os.LookupEnv("PROFILE_URL"); !ok || v == "" {
-		if err := e.startProfileService(c.Float64(flagProfileFail)); err != nil {
-			return err
-		}
-	}
-	if withDemo {
-		ctx, cancel := context.WithCancel(context.Background())
-		e.stopDemo, e.demoDone = cancel, make(chan struct{})
-		rate := c.Float64(flagDemoRate)
-		e.logger.Info("demo producer writing clickstream events", "topic", demo.DefaultTopic, "per_second", rate, "disable", "--demo=false or PIPELINE_DEMO=false")
-		go func() {
-			defer close(e.demoDone)
-			_ = demo.Run(ctx, demo.ProducerOptions{Brokers: b.Addr(), Rate: rate, Log: func(f string, a ...any) {
-				e.logger.Warn("demo producer", "error", fmt.Sprintf(f, a...))
-			}})
-		}()
-	}
-	return nil
+	return e.setWALDir(c)
+}
+
+// startDemo writes demo clickstream events to the broker until stop.
+func (e *embeddedEnv) startDemo(rate float64) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stopDemo, e.demoDone = cancel, make(chan struct{})
+	e.logger.Info("demo producer writing clickstream events", "topic", demo.DefaultTopic, "per_second", rate, "disable", "--demo=false or PIPELINE_DEMO=false")
+	go func() {
+		defer close(e.demoDone)
+		_ = demo.Run(ctx, demo.ProducerOptions{Brokers: e.broker.Addr(), Rate: rate, Log: func(f string, a ...any) {
+			e.logger.Warn("demo producer", "error", fmt.Sprintf(f, a...))
+		}})
+	}()
 }
 
 // setWALDir points WINDOW_WAL_DIR (the window buffer's write-ahead log in

@@ -37,7 +37,7 @@ func httpAddress() string {
 }
 
 func main() {
-	env := newEmbeddedEnv()
+	env := newEmbeddedEnv("embedded")
 	code, err := service.RunCLIToCode(context.Background(),
 		service.CLIOptSetBinaryName("pipeline"),
 		service.CLIOptSetProductName("pipeline"),

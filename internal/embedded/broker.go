@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -54,6 +55,7 @@ type Broker struct {
 	cluster *kfake.Cluster
 	addr    string
 	dataDir string
+	unlock  func()
 }
 
 // ErrPortInUse reports that the broker's port is taken.
@@ -72,8 +74,7 @@ func Start(o Options) (*Broker, error) {
 		kfake.ListenFn(func(network, address string) (net.Listener, error) {
 			ln, err := net.Listen(network, address)
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, fmt.Errorf("embedded Kafka broker cannot listen on %s: %w (is another pipeline or Kafka broker running? "+
-					"use it with KAFKA_BROKERS=%s, or pick another port with --broker-port / PIPELINE_BROKER_PORT)", address, ErrPortInUse, address)
+				return nil, portInUse(address)
 			}
 			return ln, err
 		}),
@@ -83,6 +84,18 @@ func Start(o Options) (*Broker, error) {
 	}
 	b := &Broker{}
 	if !o.InMemory {
+		// A taken port is the likelier mistake and has the more useful
+		// advice: say so before looking at the data directory's lock.
+		if o.Port != 0 {
+			addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(o.Port))
+			ln, err := net.Listen("tcp", addr)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, portInUse(addr)
+			}
+			if err == nil {
+				ln.Close()
+			}
+		}
 		dir := o.DataDir
 		if dir == "" {
 			dir = DefaultDataDir
@@ -92,10 +105,16 @@ func Start(o Options) (*Broker, error) {
 			return nil, fmt.Errorf("embedded Kafka broker data directory %q: %w", dir, err)
 		}
 		b.dataDir = abs
+		if b.unlock, err = lockDataDir(abs); err != nil {
+			return nil, err
+		}
 		opts = append(opts, kfake.DataDir(abs))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
+		if b.unlock != nil {
+			b.unlock()
+		}
 		if errors.Is(err, ErrPortInUse) {
 			return nil, err
 		}
@@ -103,7 +122,13 @@ func Start(o Options) (*Broker, error) {
 	}
 	b.cluster = c
 	b.addr = c.ListenAddrs()[0]
+	autoCreateForOldMetadata(c)
 	return b, nil
+}
+
+func portInUse(address string) error {
+	return fmt.Errorf("embedded Kafka broker cannot listen on %s: %w (is another pipeline or Kafka broker running? "+
+		"use it with KAFKA_BROKERS=%s, or pick another port with --broker-port / PIPELINE_BROKER_PORT)", address, ErrPortInUse, address)
 }
 
 // Addr is the host:port clients connect to.
@@ -125,5 +150,11 @@ func (b *Broker) Describe() string {
 	return fmt.Sprintf("embedded Kafka broker listening on %s, %s; set KAFKA_BROKERS=host:port to use a real cluster instead", b.addr, where)
 }
 
-// Close stops the broker, writing its state to the data directory.
-func (b *Broker) Close() { b.cluster.Close() }
+// Close stops the broker, writing its state to the data directory, and
+// gives the directory up.
+func (b *Broker) Close() {
+	b.cluster.Close()
+	if b.unlock != nil {
+		b.unlock()
+	}
+}

@@ -105,3 +105,24 @@ func TestDescribeNamesAddressAndDataDir(t *testing.T) {
 		}
 	}
 }
+
+// A second broker on a data directory that a running one owns would rewrite
+// its files: it must refuse, naming the directory, and the directory is free
+// again once the first one stopped.
+func TestDataDirIsLockedWhileABrokerRuns(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Start(Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Start(Options{DataDir: dir})
+	if !errors.Is(err, ErrDataDirInUse) || !contains(err.Error(), dir) || !contains(err.Error(), "--data-dir") {
+		t.Fatalf("second broker on %s: %v, want ErrDataDirInUse naming the directory and --data-dir", dir, err)
+	}
+	first.Close()
+	again, err := Start(Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("after the first broker stopped: %v", err)
+	}
+	again.Close()
+}

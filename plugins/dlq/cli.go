@@ -69,6 +69,9 @@ type ReplayStats struct {
 	Skipped  int64 `json:"skipped"`
 	Refused  int64 `json:"refused"`
 	DryRun   bool  `json:"dry_run"`
+	// Records are the dead letters a dry run would replay or refuse, each
+	// with where it is and why (skipped ones are only counted).
+	Records []DryRunRecord `json:"records,omitempty"`
 }
 
 // Inspect reads the DLQ topic to its current end and aggregates it.
@@ -87,6 +90,9 @@ func Inspect(ctx context.Context, o Options) (Summary, error) {
 // Replay reads the DLQ topic to its current end and replays the selected
 // dead letters.
 func Replay(ctx context.Context, o Options) (ReplayStats, error) {
+	if o.DryRun {
+		return dryRun(ctx, o)
+	}
 	run, err := runTemplate(ctx, o, ReplayConfig, nil)
 	if err != nil {
 		return ReplayStats{}, err
@@ -231,7 +237,7 @@ func CLICommand() *cli.Command {
 				Usage: "Send selected dead letters back to their original topic (or --to)",
 				Flags: append(filterFlags(),
 					&cli.StringFlag{Name: "to", Usage: "destination topic instead of the original one"},
-					&cli.BoolFlag{Name: "dry-run", Usage: "log what would be replayed, write nothing"},
+					&cli.BoolFlag{Name: "dry-run", Usage: "print each record that would be replayed (or refused, and why), write nothing"},
 					&cli.IntFlag{Name: "rate", Usage: "records per second (0 = unlimited)"},
 					&cli.IntFlag{Name: "max-replays", Value: 3, Usage: "refuse records already replayed this often"},
 				),

@@ -110,6 +110,30 @@ func TestCLIReplay(t *testing.T) {
 	if st.Replayed != 3 || st.Refused != 1 || !st.DryRun {
 		t.Fatalf("dry run %+v", st)
 	}
+	// Each record is printed with what a replay would do with it.
+	var lines []string
+	for _, r := range st.Records {
+		lines = append(lines, r.Key+" "+r.Outcome+" "+r.To+" "+r.Class+" "+r.Value+" "+r.Reason)
+	}
+	if want := []string{
+		"u1 replay clicks validation {\"bad\":1} ",
+		"u2 replay orders org.springframework.kafka.listener.ListenerExecutionFailedException spring ",
+		"u3 replay clicks org.apache.kafka.connect.errors.DataException connect ",
+		"u4 refused  validation too often replayed 3 times already (max_replays 3)",
+	}; strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("dry run records:\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	for _, topic := range []string{"clicks", "orders"} {
+		ends, err := endOffsets(context.Background(), broker, topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p, end := range ends {
+			if end != 0 {
+				t.Fatalf("the dry run wrote %d records to %s/%d", end, topic, p)
+			}
+		}
+	}
 
 	// Only the Spring record, by key, to an override topic.
 	if err := json.Unmarshal([]byte(runCLI(t, "replay", "--brokers", broker, "--topic", "dlq", "--key", "u2", "--to", "elsewhere", "--rate", "100")), &st); err != nil {
