@@ -15,13 +15,17 @@ import (
 )
 
 // layouts are tried in order; time.Parse accepts any fraction length for
-// ".999999999" so one layout per shape covers every precision.
+// ".999999999" so one layout per shape covers every precision. Both
+// separators ('T' and ' ') take every zone spelling (none, Z, ±hh:mm,
+// ±hhmm), so no combination of the two is accepted with one separator and
+// rejected with the other.
 var layouts = []string{
 	time.RFC3339Nano,
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999",
 	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02 15:04:05.999999999Z0700",
 	"2006-01-02T15:04Z07:00",
 	"2006-01-02T15:04",
 }
@@ -38,6 +42,7 @@ func ParseString(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("not a timestamp (empty)")
 	}
+	s = upperTZ(s)
 	for _, l := range layouts {
 		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), nil
@@ -47,6 +52,25 @@ func ParseString(s string) (time.Time, error) {
 		return FromEpoch(f)
 	}
 	return time.Time{}, fmt.Errorf("not a timestamp (%q)", truncate(s, 64))
+}
+
+// upperTZ upper-cases the date-time separator 't' and the zone designator
+// 'z', which RFC 3339 (section 5.6) allows in lower case and time.Parse
+// does not.
+func upperTZ(s string) string {
+	sep := len(s) > 10 && s[10] == 't' && s[4] == '-'
+	zone := len(s) > 10 && s[len(s)-1] == 'z'
+	if !sep && !zone {
+		return s
+	}
+	b := []byte(s)
+	if sep {
+		b[10] = 'T'
+	}
+	if zone {
+		b[len(b)-1] = 'Z'
+	}
+	return string(b)
 }
 
 // FromEpoch converts unix seconds, or milliseconds when the value is at

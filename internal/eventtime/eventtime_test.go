@@ -57,3 +57,27 @@ func TestParseRejectsWithReason(t *testing.T) {
 		t.Errorf("error = %q", err)
 	}
 }
+
+// RFC 3339 allows 't' and 'z' in lower case; ISO 8601's space separator
+// takes every zone spelling the 'T' separator takes (issue 13, point 6).
+func TestParseAcceptsLowerCaseAndEveryZoneWithEitherSeparator(t *testing.T) {
+	want := time.Date(2024, 1, 1, 0, 0, 1, 0, time.UTC)
+	for _, sep := range []string{"T", "t", " "} {
+		for _, zone := range []string{"", "Z", "z", "+00:00", "+0000", "-00:00"} {
+			s := "2024-01-01" + sep + "00:00:01" + zone
+			got, err := ParseString(s)
+			if err != nil || !got.Equal(want) {
+				t.Errorf("ParseString(%q) = %v, %v; want %v", s, got, err, want)
+			}
+		}
+		s := "2024-01-01" + sep + "01:00:01+0100"
+		if got, err := ParseString(s); err != nil || !got.Equal(want) {
+			t.Errorf("ParseString(%q) = %v, %v; want %v", s, got, err, want)
+		}
+	}
+	for _, bad := range []string{"2024-01-01x00:00:01Z", "2024-01-01T00:00:01y", "2024-01-01T00:00:01zz"} {
+		if _, err := ParseString(bad); err == nil {
+			t.Errorf("ParseString(%q) accepted", bad)
+		}
+	}
+}

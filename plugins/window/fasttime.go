@@ -53,9 +53,12 @@ func num(b []byte, n int) (int, bool) {
 	return v, true
 }
 
-// parseISOFast handles YYYY-MM-DD[T ]hh:mm:ss[.f{1,9}][Z|±hh:mm|±hhmm].
+// parseISOFast handles YYYY-MM-DD[Tt ]hh:mm:ss[.f{1,9}][Zz|±hh:mm|±hhmm]
+// for years 1679-2260; anything else (including the edges of the int64
+// range, where the zone decides whether the instant is representable) is
+// left to eventtime, so the two always agree.
 func parseISOFast(b []byte) (int64, bool) {
-	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
+	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
 		return 0, false
 	}
 	year, ok1 := num(b, 4)
@@ -65,7 +68,7 @@ func parseISOFast(b []byte) (int64, bool) {
 	mm, ok5 := num(b[14:], 2)
 	ss, ok6 := num(b[17:], 2)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mon < 1 || mon > 12 || day < 1 ||
-		day > daysIn(time.Month(mon), year) || hh > 23 || mm > 59 || ss > 59 || year < 1678 || year > 2261 {
+		day > daysIn(time.Month(mon), year) || hh > 23 || mm > 59 || ss > 59 || year < 1679 || year > 2260 {
 		return 0, false
 	}
 	rest := b[19:]
@@ -91,7 +94,7 @@ func parseISOFast(b []byte) (int64, bool) {
 	switch {
 	case len(rest) == 0:
 		// No zone: UTC (project convention, see eventtime).
-	case len(rest) == 1 && rest[0] == 'Z':
+	case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
 	case (len(rest) == 6 && rest[3] == ':') || len(rest) == 5:
 		if rest[0] != '+' && rest[0] != '-' {
 			return 0, false
@@ -104,9 +107,6 @@ func parseISOFast(b []byte) (int64, bool) {
 		om, ok2 := num(rest[mi:], 2)
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return 0, false
-		}
-		if b[10] == ' ' && len(rest) == 5 {
-			return 0, false // no such eventtime layout
 		}
 		offset = oh*3600 + om*60
 		if rest[0] == '-' {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/eventtime"
 )
 
 // Point 3: an aggregate, the key or name_field named like another field of
@@ -211,6 +212,29 @@ func TestSpecStatesTheLatenessRule(t *testing.T) {
 		"or when it is more than"} {
 		if strings.Contains(desc, wrong) || strings.Contains(fields[fAllowedLateness], wrong) {
 			t.Errorf("the spec still says %q", wrong)
+		}
+	}
+}
+
+// Point 6: the issue's four spellings of one instant all parse, through
+// timestamp_field (fast path) and through a timestamp mapping (eventtime).
+func TestTimestampSpellingsOfOneInstantAllParse(t *testing.T) {
+	want := at(1)
+	for _, c := range []struct {
+		s     string
+		shift int64
+	}{
+		{"2024-01-01t00:00:01z", 0}, {"2024-01-01 00:00:01+0000", 0},
+		{"2024-01-01T00:00:01+0000", 0}, {"2024-01-01 01:00:01+01:00", 0},
+		{"2024-01-01 00:00:01+01:00", -sec(3600)}, {"2024-01-01T00:00:01z", 0},
+	} {
+		got, err := rawTimestamp([]byte(`"` + c.s + `"`))
+		if err != nil || got != want+c.shift {
+			t.Errorf("timestamp_field %q: %s, %v; want %s", c.s, FormatTime(got), err, FormatTime(want+c.shift))
+		}
+		tm, err := eventtime.Parse(c.s)
+		if err != nil || tm.UnixNano() != want+c.shift {
+			t.Errorf("timestamp mapping %q: %v, %v; want %s", c.s, tm, err, FormatTime(want+c.shift))
 		}
 	}
 }
