@@ -35,8 +35,8 @@ func TestLiveViewShowsWindowResultsLive(t *testing.T) {
 	harness.CreateTopics(t, brokers, 3, "user_stats")
 	addr := harness.FreeAddr(t)
 	p := harness.Start(t, "", []string{"KAFKA_BROKERS=" + brokers, "LIVE_VIEW_ADDRESS=" + addr,
-		"LIVE_VIEW_GROUP=live-view-test", "LIVE_VIEW_START_OFFSET=earliest"}, "-c", liveViewConfig)
-	p.WaitForOutput(t, "Input type redpanda is now active", 20*time.Second)
+		"PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t)}, "-c", liveViewConfig)
+	p.WaitForOutput(t, "Live page at http://"+addr+"/", 20*time.Second)
 	pageURL := "http://" + addr + "/"
 	waitForPage(t, pageURL)
 
@@ -251,8 +251,9 @@ func (b *browser) call(session, method string, params any, timeout time.Duration
 }
 
 type pageSession struct {
-	b  *browser
-	id string
+	b      *browser
+	id     string
+	target string
 }
 
 func (b *browser) open(t *testing.T, url string) *pageSession {
@@ -272,7 +273,7 @@ func (b *browser) open(t *testing.T, url string) *pageSession {
 		SessionID string `json:"sessionId"`
 	}
 	_ = json.Unmarshal(res, &att)
-	s := &pageSession{b, att.SessionID}
+	s := &pageSession{b, att.SessionID, target.TargetID}
 	s.must(t, "Emulation.setDeviceMetricsOverride", map[string]any{"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false})
 	s.must(t, "Page.enable", nil)
 	s.must(t, "Page.navigate", map[string]any{"url": url})

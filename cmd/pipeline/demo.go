@@ -25,8 +25,8 @@ type demoJob struct {
 // its own process because their configs carry their own http, metrics and
 // resource sections, which streams mode does not accept; all of them use the
 // one embedded broker and profile service that the demo starts. The main job
-// serves metrics on PIPELINE_HTTP_ADDRESS (127.0.0.1:4195), the API on the
-// next port; TRACK_API_ADDRESS and LIVE_VIEW_ADDRESS move the API and page.
+// serves metrics on PIPELINE_HTTP_ADDRESS (127.0.0.1:4195), the API and the
+// live view on the next two ports; TRACK_API_ADDRESS and LIVE_VIEW_ADDRESS move the API and page.
 func demoJobs() ([]demoJob, error) {
 	main := httpAddress()
 	host, port, err := net.SplitHostPort(main)
@@ -40,7 +40,7 @@ func demoJobs() ([]demoJob, error) {
 	return []demoJob{
 		{name: "clickstream", config: "configs/clickstream.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + main}},
 		{name: "track_api", config: "configs/track_api.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + net.JoinHostPort(host, strconv.Itoa(p+1))}},
-		{name: "live_view", config: "configs/live_view.yaml"},
+		{name: "live_view", config: "configs/live_view.yaml", env: []string{"PIPELINE_HTTP_ADDRESS=" + net.JoinHostPort(host, strconv.Itoa(p+2))}},
 	}, nil
 }
 

@@ -12,8 +12,14 @@ func TestDemoJobsExistAndGetTheirOwnHTTPPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if jobs[0].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5000" || jobs[1].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5001" {
-		t.Errorf("main job env %v, API env %v", jobs[0].env, jobs[1].env)
+	if jobs[0].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5000" || jobs[1].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5001" ||
+		jobs[2].env[0] != "PIPELINE_HTTP_ADDRESS=127.0.0.1:5002" {
+		t.Errorf("main job env %v, API env %v, live view env %v", jobs[0].env, jobs[1].env, jobs[2].env)
+	}
+	for _, j := range jobs {
+		if args := j.args(); args[0] != "-s" || args[1] != "logger.static_fields.job="+j.name || args[3] != j.config {
+			t.Errorf("job %s runs with %v, want its name as a logger field", j.name, args)
+		}
 	}
 	t.Setenv("PIPELINE_HTTP_ADDRESS", "nonsense")
 	if _, err := demoJobs(); err == nil {

@@ -18,6 +18,7 @@ import (
 
 	_ "github.com/streamkit/pipeline/plugins/batchlines"
 	"github.com/streamkit/pipeline/plugins/dlq"
+	_ "github.com/streamkit/pipeline/plugins/liveview"
 	_ "github.com/streamkit/pipeline/plugins/retry"
 	_ "github.com/streamkit/pipeline/plugins/trackapi"
 	_ "github.com/streamkit/pipeline/plugins/validate"
