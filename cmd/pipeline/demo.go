@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/demo"
 	"github.com/urfave/cli/v2"
 )
 
@@ -58,8 +59,13 @@ pipeline demo is running:
   topics         clickstream -> user_stats, clickstream-late, clickstream-retry-1..3, clickstream-dlq
   watch results  kcat -C -b %s -t user_stats -f '%%k  %%s\n'
   dead letters   go run ./cmd/pipeline dlq inspect --topic clickstream-dlq
-Ctrl+C stops everything; the broker keeps its data in %s.
+Demo events take every route: ~2%% malformed (DLQ, validation), ~3%% too late (clickstream-late), ~3%% from
+users without a profile (retry-1..3, then DLQ as retries_exhausted). Every %v a "demo summary" line
+counts what went where. Ctrl+C stops everything; the broker keeps its data in %s.
 `
+
+// summaryEvery is how often the demo says how many events went where.
+const summaryEvery = 30 * time.Second
 
 // demoCommand starts the whole product with one command: the embedded
 // broker, demo events, the profile service, and the three jobs.
@@ -109,7 +115,10 @@ func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
 		go func(config string) { exited <- fmt.Errorf("%s exited: %v", config, cmd.Wait()) }(j.config)
 	}
 	fmt.Printf(demoBanner, envOr("LIVE_VIEW_ADDRESS", "127.0.0.1:8080"), envOr("TRACK_API_ADDRESS", "127.0.0.1:8000"),
-		time.Now().UTC().Format("2006-01-02T15:04:05"), httpAddress(), e.broker.Addr(), e.broker.DataDir())
+		time.Now().UTC().Format("2006-01-02T15:04:05"), httpAddress(), e.broker.Addr(), summaryEvery, dataDirText(e.broker.DataDir()))
+	summaryCtx, stopSummary := context.WithCancel(ctx)
+	defer stopSummary()
+	go e.summarize(summaryCtx, summaryEvery)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -136,6 +145,39 @@ func runDemoJobs(ctx context.Context, e *embeddedEnv) error {
 		}
 	}
 	return result
+}
+
+// summarize logs, every interval, what the demo wrote and where it went
+// since the start: the routes of the main job in numbers.
+func (e *embeddedEnv) summarize(ctx context.Context, every time.Duration) {
+	routes, err := demo.WatchRoutes(ctx, e.broker.Addr())
+	if err != nil {
+		e.logger.Warn("demo summary unavailable", "error", err.Error())
+		return
+	}
+	defer routes.Close()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		kv, err := routes.Summary(ctx, e.demoCounts)
+		if err != nil {
+			e.logger.Warn("demo summary unavailable", "error", err.Error())
+			continue
+		}
+		e.logger.Info("demo summary: events written and where they went since the start", kv...)
+	}
+}
+
+func dataDirText(dir string) string {
+	if dir == "" {
+		return "memory (lost on exit)"
+	}
+	return dir
 }
 
 func envOr(k, def string) string {

@@ -52,7 +52,8 @@ type embeddedEnv struct {
 	stopDemo    context.CancelFunc
 	stopProfile func()
 	demoDone    chan struct{}
-	tmpWAL      string // removed on stop (--in-memory runs)
+	demoCounts  *demo.Counts // what the demo producer wrote, by kind
+	tmpWAL      string       // removed on stop (--in-memory runs)
 	logger      *slog.Logger
 }
 
@@ -172,11 +173,11 @@ func (e *embeddedEnv) startBroker(c *cli.Context) error {
 // startDemo writes demo clickstream events to the broker until stop.
 func (e *embeddedEnv) startDemo(rate float64) {
 	ctx, cancel := context.WithCancel(context.Background())
-	e.stopDemo, e.demoDone = cancel, make(chan struct{})
+	e.stopDemo, e.demoDone, e.demoCounts = cancel, make(chan struct{}), &demo.Counts{}
 	e.logger.Info("demo producer writing clickstream events", "topic", demo.DefaultTopic, "per_second", rate, "disable", "--demo=false or PIPELINE_DEMO=false")
 	go func() {
 		defer close(e.demoDone)
-		_ = demo.Run(ctx, demo.ProducerOptions{Brokers: e.broker.Addr(), Rate: rate, Log: func(f string, a ...any) {
+		_ = demo.Run(ctx, demo.ProducerOptions{Brokers: e.broker.Addr(), Rate: rate, Counts: e.demoCounts, Log: func(f string, a ...any) {
 			e.logger.Warn("demo producer", "error", fmt.Sprintf(f, a...))
 		}})
 	}()
@@ -205,7 +206,8 @@ func (e *embeddedEnv) setWALDir(c *cli.Context) error {
 // main job enriches events from, failing some requests like a real
 // dependency under load does.
 func (e *embeddedEnv) startProfileService(failRate float64) error {
-	url, _, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailRate: failRate})
+	url, _, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailRate: failRate,
+		AlwaysFail: func(id string) bool { return strings.HasPrefix(id, demo.NoProfilePrefix) }})
 	if err != nil {
 		return fmt.Errorf("starting the local profile service: %w", err)
 	}
@@ -213,7 +215,8 @@ func (e *embeddedEnv) startProfileService(failRate float64) error {
 	if err := os.Setenv("PROFILE_URL", url); err != nil {
 		return err
 	}
-	e.logger.Info("local profile service for enrichment", "url", url, "fail_rate", failRate, "real_service", "set PROFILE_URL")
+	e.logger.Info("local profile service for enrichment", "url", url, "fail_rate", failRate,
+		"always_fails", demo.NoProfilePrefix+"*", "real_service", "set PROFILE_URL")
 	return nil
 }
 

@@ -1,7 +1,10 @@
 // Package demo makes realistic clickstream events for the embedded broker, so
-// a newcomer sees windows fill and the DLQ catch bad events without writing a
-// producer first. Events have the seeds' shape; a few arrive out of order and
-// about 2% are malformed in the ways real producers break.
+// a newcomer sees every route of the main job within a minute without writing
+// a producer first. Events have the seeds' shape; a few arrive out of order,
+// about 2% are malformed in the ways real producers break (to the DLQ as
+// validation), 3% are too late for their window (to clickstream-late) and 3%
+// come from users whose profile lookup always fails (the whole retry ladder,
+// then the DLQ as retries_exhausted).
 package demo
 
 import (
@@ -46,7 +49,14 @@ type Record struct {
 	Key       []byte
 	Value     []byte
 	Malformed string // why the value is bad, "" for a valid event
+	Late      bool   // stamped too far in the past for its window
+	NoProfile bool   // from a user the profile service never knows
 }
+
+// NoProfilePrefix starts the ids of the demo's users whose profile lookups
+// always fail, so their events climb the whole retry ladder into the DLQ
+// (class retries_exhausted). The local profile service fails them.
+const NoProfilePrefix = "no-profile-"
 
 // Generator makes events from a seeded source, so a run can be reproduced.
 type Generator struct {
@@ -56,6 +66,14 @@ type Generator struct {
 	MalformedRatio float64       // fraction of malformed events
 	DisorderRatio  float64       // fraction stamped in the past
 	MaxDisorder    time.Duration // how far in the past at most
+	// LateRatio of the events are stamped LateBy..2*LateBy in the past:
+	// beyond the main job's allowed lateness, so they go to clickstream-late.
+	LateRatio float64
+	LateBy    time.Duration
+	// NoProfileRatio of the events come from users whose profile lookups
+	// always fail (ids with NoProfilePrefix).
+	NoProfileRatio float64
+	noProfile      []string
 }
 
 // NewGenerator returns a generator over n users.
@@ -65,6 +83,10 @@ func NewGenerator(seed uint64, users int) *Generator {
 		MalformedRatio: 0.02,
 		DisorderRatio:  0.1,
 		MaxDisorder:    4 * time.Second,
+		LateRatio:      0.03,
+		LateBy:         30 * time.Second,
+		NoProfileRatio: 0.03,
+		noProfile:      []string{NoProfilePrefix + "1", NoProfilePrefix + "2"},
 	}
 	for i := 0; i < users; i++ {
 		g.users = append(g.users, g.hexID(8)+"-"+g.hexID(4))
@@ -77,15 +99,28 @@ func NewGenerator(seed uint64, users int) *Generator {
 func (g *Generator) Users() []string { return g.users }
 
 // Next makes one event stamped around now.
+//
+// Each event is one of: malformed (MalformedRatio), late (LateRatio), from a
+// user without a profile (NoProfileRatio), or a normal one, a few of them a
+// little out of order (DisorderRatio, within MaxDisorder).
 func (g *Generator) Next(now time.Time) Record {
 	u := g.rng.IntN(len(g.users))
+	user := g.users[u]
 	ts := now
-	if g.rng.Float64() < g.DisorderRatio {
+	var late, noProfile bool
+	switch x := g.rng.Float64(); {
+	case x < g.LateRatio:
+		late = true
+		ts = ts.Add(-g.LateBy - time.Duration(g.rng.Int64N(int64(g.LateBy))))
+	case x < g.LateRatio+g.NoProfileRatio:
+		noProfile = true
+		user = g.noProfile[g.rng.IntN(len(g.noProfile))]
+	case g.rng.Float64() < g.DisorderRatio:
 		ts = ts.Add(-time.Duration(g.rng.Int64N(int64(g.MaxDisorder))))
 	}
 	e := Event{
 		EventType: EventTypes[g.rng.IntN(len(EventTypes))],
-		UserID:    g.users[u],
+		UserID:    user,
 		Action:    actions[g.rng.IntN(len(actions))],
 		// Python's datetime.isoformat(): microseconds, no zone, as in the seeds.
 		Timestamp: ts.UTC().Format("2006-01-02T15:04:05.000000"),
@@ -97,9 +132,10 @@ func (g *Generator) Next(now time.Time) Record {
 		},
 	}
 	rec := Record{Key: []byte(e.UserID)}
-	if g.rng.Float64() < g.MalformedRatio {
+	if !late && !noProfile && g.rng.Float64() < g.MalformedRatio/(1-g.LateRatio-g.NoProfileRatio) {
 		return g.malform(rec, e)
 	}
+	rec.Late, rec.NoProfile = late, noProfile
 	rec.Value, _ = json.Marshal(e)
 	return rec
 }

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,6 +19,27 @@ type ProducerOptions struct {
 	Users   int
 	Seed    uint64
 	Log     func(format string, args ...any)
+	Counts  *Counts // what was written, for the demo's summary; may be nil
+}
+
+// Counts are the producer's acknowledged writes by kind.
+type Counts struct {
+	Sent, Malformed, Late, NoProfile atomic.Int64
+}
+
+func (c *Counts) add(r Record) {
+	if c == nil {
+		return
+	}
+	c.Sent.Add(1)
+	switch {
+	case r.Malformed != "":
+		c.Malformed.Add(1)
+	case r.Late:
+		c.Late.Add(1)
+	case r.NoProfile:
+		c.NoProfile.Add(1)
+	}
 }
 
 // Run produces events until ctx ends. Errors are logged and retried, since a
@@ -54,7 +76,9 @@ func Run(ctx context.Context, o ProducerOptions) error {
 		case now := <-tick.C:
 			r := g.Next(now)
 			cl.Produce(ctx, &kgo.Record{Key: r.Key, Value: r.Value}, func(_ *kgo.Record, err error) {
-				if err != nil && ctx.Err() == nil && o.Log != nil {
+				if err == nil {
+					o.Counts.add(r)
+				} else if ctx.Err() == nil && o.Log != nil {
 					o.Log("demo producer: write to %s failed: %v", o.Topic, err)
 				}
 			})

@@ -32,6 +32,10 @@ type Options struct {
 	// number for that id, so a run is reproducible.
 	FailRate float64
 	Seed     uint64
+	// AlwaysFail, when set, names ids whose every request fails with 503:
+	// a dependency that is down for some users, so a retry ladder is climbed
+	// to its end (the demo's users without a profile).
+	AlwaysFail func(id string) bool
 }
 
 // Profile is the JSON body of a successful response.
@@ -100,6 +104,9 @@ func (s *Service) getProfile(w http.ResponseWriter, r *http.Request) {
 
 // fails decides whether the n-th (1-based) request for id fails.
 func (s *Service) fails(id string, n int) bool {
+	if s.opts.AlwaysFail != nil && s.opts.AlwaysFail(id) {
+		return true
+	}
 	failFirst := s.opts.FailFirstN
 	if s.opts.FailFirst != nil {
 		failFirst = s.opts.FailFirst(id)

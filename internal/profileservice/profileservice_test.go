@@ -122,3 +122,15 @@ func TestStartServes(t *testing.T) {
 		t.Fatalf("POST status %d", resp.StatusCode)
 	}
 }
+
+func TestAlwaysFailNamesIDsThatNeverGetAProfile(t *testing.T) {
+	h := New(Options{AlwaysFail: func(id string) bool { return id == "doomed" }})
+	for i := 0; i < 10; i++ {
+		if rec, _ := get(t, h, "/profiles/doomed"); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("request %d for doomed: %d, want 503", i, rec.Code)
+		}
+	}
+	if rec, _ := get(t, h, "/profiles/lucky"); rec.Code != http.StatusOK {
+		t.Fatalf("lucky: %d, want 200", rec.Code)
+	}
+}
