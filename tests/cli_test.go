@@ -76,7 +76,8 @@ func TestDemoEventsFlowWithEmbeddedBrokerOnly(t *testing.T) {
 	// Against an existing broker: no embedded broker, no demo events.
 	ext := harness.StartBroker(t)
 	q := harness.Start(t, "", []string{"KAFKA_BROKERS=" + ext, "PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t)}, "-c", clickstreamConfig)
-	q.WaitForOutput(t, "Input type redpanda is now active", 30*time.Second)
+	// Whatever Kafka input type the main job uses, its label is clickstream_main.
+	q.WaitForOutput(t, `is now active" @service=benthos label=clickstream_main`, 30*time.Second)
 	if got := harness.Consume(t, ext, "clickstream", 1, 3*time.Second); len(got) != 0 {
 		t.Fatalf("demo events were written to a real cluster: %s", got[0].Value)
 	}
