@@ -118,7 +118,14 @@ func (e *Env) Verify(scenario string, o VerifyOptions) *Report {
 	})
 	e.checkEventsTopic()
 	r := Check(e.Data, e.Expected, results, late)
-	e.t.Logf("scenario %s, input %s: %s (results read in %v)", scenario, e.Input, r.Summary(), time.Since(began).Round(100*time.Millisecond))
+	var last time.Time
+	for _, rec := range results {
+		if rec.Timestamp.After(last) {
+			last = rec.Timestamp
+		}
+	}
+	e.t.Logf("scenario %s, input %s: %s (last result written %v after Verify began, read until %v)", scenario, e.Input, r.Summary(),
+		last.Sub(began).Round(100*time.Millisecond), time.Since(began).Round(100*time.Millisecond))
 	if r.Failed() {
 		e.t.Errorf("scenario %s, input %s: the results differ from the reference:\n%s\n%s", scenario, e.Input, r.Summary(), r.Details(60))
 	}
