@@ -33,7 +33,7 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 	start := func(idle string) *harness.Process {
 		return harness.Start(t, "", []string{"KAFKA_BROKERS=" + addr, "PROFILE_URL=" + url,
 			"PIPELINE_HTTP_ADDRESS=" + harness.FreeAddr(t), "WINDOW_IDLE_TIMEOUT=" + idle,
-			"WINDOW_WAL_DIR=" + walDir, "PIPELINE_INSTANCE_ID=clickstream-0"}, "-c", clickstreamConfig)
+			"WINDOW_WAL_DIR=" + walDir, "PIPELINE_INSTANCE_ID=clickstream-0"}, "-c", legacyConfig(t, clickstreamConfig))
 	}
 	first := start("1h")
 	closed := harness.Consume(t, addr, "user_stats", 2*len(users), 30*time.Second)

@@ -341,17 +341,17 @@ func sourceBatch(msg *service.Message) *partition.Batch {
 
 // tickPartsLocked lets wall-clock time pass for each partition: `updates`
 // emissions, and idleness. A partition is idle when the source says it is
-// caught up and nothing arrived for idle_timeout; its event time is then
-// assumed to have moved on with the wall clock since its last batch, which
-// closes its remaining windows in due course (for live streams the same as
-// following the wall clock).
+// caught up (and the cluster reachable) and nothing arrived for
+// idle_timeout; its watermark then follows the wall clock, or, for event
+// times ahead of it, moves on by the wall-clock time since its last batch,
+// so its remaining windows close without newer events.
 func (b *windowBuffer) tickPartsLocked(now int64) {
 	idle := b.opts.engine.IdleTimeout
 	for _, ps := range b.parts {
 		ps.eng.Tick(now)
 		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= idle &&
 			ps.arrivalWM != NoWatermark && ps.part.CaughtUp() {
-			ps.eng.AdvanceTo(ps.arrivalWM + (now - ps.lastArrival))
+			ps.eng.AdvanceTo(max(now, ps.arrivalWM+(now-ps.lastArrival)))
 			// The move happened after the last ingested record: it is part
 			// of the watermark a commit after that record resumes with.
 			if len(ps.marks) > 0 {

@@ -153,12 +153,12 @@ func cfgHuge(n, keys int, out, walDir string) string {
 }
 
 // cfgD derives the window stage of configs/clickstream.yaml: its first
-// (redpanda) input with the same settings, its window buffer section
+// (window_kafka) input with the same settings, its window buffer section
 // (idle_timeout via WINDOW_IDLE_TIMEOUT) and pipeline processors, and its
 // user_stats redpanda output; without the validation and the enrichment
 // HTTP step (input processors), the retry router and the DLQ. passThrough
 // (D0) drops the buffer and processors.
-func cfgD(root, broker, group, walDir string, passThrough bool, httpAddr string) (string, error) {
+func cfgD(root, broker, group string, passThrough bool, httpAddr string) (string, error) {
 	raw, err := os.ReadFile(filepath.Join(root, "configs", "clickstream.yaml"))
 	if err != nil {
 		return "", err
@@ -172,13 +172,13 @@ func cfgD(root, broker, group, walDir string, passThrough bool, httpAddr string)
 		return "", fmt.Errorf("configs/clickstream.yaml: no input.broker.inputs")
 	}
 	in := inputs[0].(map[string]any)
-	rp, ok := in["redpanda"].(map[string]any)
+	wk, ok := in["window_kafka"].(map[string]any)
 	if !ok {
-		return "", fmt.Errorf("configs/clickstream.yaml: first input is not redpanda")
+		return "", fmt.Errorf("configs/clickstream.yaml: first input is not window_kafka")
 	}
-	rp["seed_brokers"] = []any{broker}
-	rp["consumer_group"] = group
-	delete(rp, "instance_id")
+	wk["seed_brokers"] = []any{broker}
+	wk["consumer_group"] = group
+	delete(wk, "instance_id")
 	out, ok := dig(c, "output", "retry_router", "output").(map[string]any)
 	if !ok {
 		return "", fmt.Errorf("configs/clickstream.yaml: no output.retry_router.output")
@@ -189,7 +189,7 @@ func cfgD(root, broker, group, walDir string, passThrough bool, httpAddr string)
 	orp["batching"] = map[string]any{"count": 10000, "period": "10ms"}
 	d := map[string]any{
 		"logger": map[string]any{"level": "WARN"},
-		"input":  map[string]any{"label": in["label"], "redpanda": rp},
+		"input":  map[string]any{"label": in["label"], "window_kafka": wk},
 		"output": out,
 	}
 	if httpAddr == "" {
@@ -198,10 +198,6 @@ func cfgD(root, broker, group, walDir string, passThrough bool, httpAddr string)
 		d["http"] = map[string]any{"address": httpAddr, "debug_endpoints": true}
 	}
 	if !passThrough {
-		// As `pipeline` runs it with the embedded broker: WINDOW_WAL_DIR set.
-		if w, ok := dig(c, "buffer", "window", "wal").(map[string]any); ok {
-			w["dir"] = walDir
-		}
 		d["buffer"] = c["buffer"]
 		d["pipeline"] = c["pipeline"]
 	}

@@ -498,7 +498,7 @@ func (b *bench) runD(group string, pass bool, profile string, profSecs int) (run
 		}
 		httpAddr = fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	cfg, err := cfgD(b.root, b.broker, group, b.tmp("wal-d"), pass, httpAddr)
+	cfg, err := cfgD(b.root, b.broker, group, pass, httpAddr)
 	if err != nil {
 		return runRes{}, err
 	}

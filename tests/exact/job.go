@@ -44,6 +44,9 @@ input:
     topics: [ events ]
     consumer_group: exact
     instance_id: ${INSTANCE_ID:}
+    # A static member that stops keeps its partitions until this expires
+    # (KIP-345: no leave on close), so scaling in waits this long.
+    session_timeout: 10s
 `,
 	// The stock input as the window spec tells its users to configure it:
 	// without the write-ahead log every event of an open window is

@@ -79,7 +79,7 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
 		Field(service.NewStringField(fClientID).Default("pipeline").Advanced().Description("Client id sent to the brokers.")).
 		Field(service.NewStringField(fInstanceID).Default("").
-			Description("Static membership (KIP-345) when set, unique per instance (e.g. the pod name): a restarted instance gets its partitions back at once instead of after `session_timeout`.")).
+			Description("Static membership (KIP-345) when set, unique per instance (e.g. the pod name): a restarted instance gets its partitions back at once instead of after `session_timeout`. A static member does not leave the group when it stops, so an instance removed for good keeps its partitions until `session_timeout` expires.")).
 		Field(service.NewStringEnumField(fStartOffset, "earliest", "latest").Default("earliest").
 			Description("Where a partition without a committed offset starts.")).
 		Field(service.NewDurationField(fCommitPeriod).Default("1s").Advanced().
@@ -115,6 +115,7 @@ type input struct {
 	parts   map[tp]*tracker
 	pending []pendingBatch // polled, not delivered yet
 	waiting atomic.Bool    // ReadBatch is blocked in a poll: nothing undelivered here
+	healthy atomic.Int64   // unix ns of the last sign of a reachable cluster
 	closing atomic.Bool
 
 	stopCommits chan struct{}
@@ -250,6 +251,13 @@ func (in *input) Connect(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.cl != nil {
+		// Reconnecting after checkBroker found the cluster unreachable.
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := in.cl.Ping(pctx); err != nil {
+			return fmt.Errorf("window_kafka: no broker reachable: %w", err)
+		}
+		in.healthy.Store(time.Now().UnixNano())
 		return nil
 	}
 	cl, err := kgo.NewClient(in.opts...)
@@ -314,12 +322,22 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 				in.log.Warnf("window_kafka: %s/%d resumes at committed offset %d without window state (%v): windows open at that offset may be emitted without their earlier events", c.topic, c.partition, c.offset, err)
 			}
 		}
-		in.parts[key] = newTracker(partition.NewPartition(c.topic, c.partition, r, c.offset, in.waiting.Load))
+		if in.log != nil {
+			in.log.Infof("window_kafka: %s/%d assigned, resuming at offset %d with watermark %s, windows written through %s", c.topic, c.partition, c.offset, fmtNs(r.Watermark), fmtNs(r.Released))
+		}
+		in.parts[key] = newTracker(partition.NewPartition(c.topic, c.partition, r, c.offset, in.idle))
 		if in.m.assigned != nil {
 			in.m.assigned.Incr(1)
 		}
 	}
 	return nil
+}
+
+func fmtNs(ns int64) string {
+	if ns == partition.NoWatermark {
+		return "(none)"
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
 // onRevoked hands partitions back: no more deliveries, the delivered batches
@@ -509,7 +527,9 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			return nil, nil, service.ErrNotConnected
 		}
 		in.waiting.Store(true)
-		fetches := cl.PollRecords(ctx, 10*in.maxBatch)
+		pollCtx, cancel := context.WithTimeout(ctx, healthEvery)
+		fetches := cl.PollRecords(pollCtx, 10*in.maxBatch)
+		cancel()
 		in.waiting.Store(false)
 		if fetches.IsClientClosed() {
 			return nil, nil, service.ErrEndOfInput
@@ -518,12 +538,52 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			return nil, nil, ctx.Err()
 		}
 		fetches.EachError(func(t string, p int32, err error) {
-			if in.log != nil && !errors.Is(err, context.Canceled) {
+			if in.log != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 				in.log.Warnf("window_kafka: fetch %s/%d: %v", t, p, err)
 			}
 		})
+		if fetches.NumRecords() == 0 {
+			if err := in.checkBroker(ctx, cl); err != nil {
+				return nil, nil, err
+			}
+		} else {
+			in.healthy.Store(time.Now().UnixNano())
+		}
 		in.queue(fetches)
 	}
+}
+
+// idle reports whether the input is waiting for records of a reachable
+// cluster: a partition can only be caught up then (a cluster that does not
+// answer may hold records we have not seen).
+func (in *input) idle() bool {
+	return in.waiting.Load() && time.Since(time.Unix(0, in.healthy.Load())) < 3*healthEvery
+}
+
+// healthEvery is how long a poll waits before the broker is checked: the
+// client reconnects by itself, but /ready must say not-ready meanwhile.
+const healthEvery = time.Second
+
+// checkBroker pings the cluster when nothing arrived for a while; an
+// unreachable cluster makes the input not connected (Benthos' /ready turns
+// 503 and Connect is retried until the broker answers again).
+func (in *input) checkBroker(ctx context.Context, cl *kgo.Client) error {
+	if time.Since(time.Unix(0, in.healthy.Load())) < healthEvery {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := cl.Ping(pctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if in.log != nil {
+			in.log.Warnf("window_kafka: no broker reachable (%v); waiting for the cluster", err)
+		}
+		return service.ErrNotConnected
+	}
+	in.healthy.Store(time.Now().UnixNano())
+	return nil
 }
 
 // nextDelivery takes the next polled batch of a partition that is still ours.
