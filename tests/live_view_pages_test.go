@@ -94,9 +94,11 @@ func TestLiveViewEveryPageShowsExactlyUserStats(t *testing.T) {
 	if _, err := b.call("", "Target.closeTarget", map[string]any{"targetId": pc.target}, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitInt(t, "connected pages after closing one", pagesGauge, 2, 2*time.Second)
+	waitInt(t, "connected pages after closing one", pagesGauge, 2, 3*time.Second)
 	// Reloaded mid-run: the last 6 windows at once, then the live ones.
+	pb.eval(t, `window.beforeReload = true`)
 	pb.must(t, "Page.reload", map[string]any{"ignoreCache": true})
+	pb.waitForNewDocument(t, 10*time.Second)
 	pb.waitFor(t, snap, expect(2, 7), 10*time.Second)
 	pb.waitFor(t, `document.body.dataset.ws`, "open", 5*time.Second)
 	waitInt(t, "connected pages after the reload", pagesGauge, 2, 5*time.Second)
@@ -158,5 +160,31 @@ func waitInt(t *testing.T, what string, get func() int, want int, within time.Du
 			t.Fatalf("%s: %d after %v, want %d", what, got, within, want)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitForNewDocument waits until a reload replaced the page's document
+// (marked with window.beforeReload before it) and the new one has loaded;
+// evaluations fail while the old context goes away, which is not an error.
+func (s *pageSession) waitForNewDocument(t *testing.T, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		res, err := s.b.call(s.id, "Runtime.evaluate", map[string]any{
+			"expression": `String(window.beforeReload === undefined && document.readyState === "complete" && typeof liveSnapshot === "function")`, "returnByValue": true}, 5*time.Second)
+		if err == nil {
+			var r struct {
+				Result struct {
+					Value any `json:"value"`
+				} `json:"result"`
+			}
+			if json.Unmarshal(res, &r) == nil && r.Result.Value == "true" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reloaded page did not load a new document within %v (last error %v)", within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
