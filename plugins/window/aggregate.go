@@ -131,9 +131,13 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		}
 		a.n++
 	case AggCountDistinct:
-		if !a.set.incIfPresent(v.JSON, 0) {
+		// Values are compared by what they are, not by their JSON
+		// spelling (canon.go); the scratch keeps numbers off the heap.
+		var scratch [48]byte
+		k := distinctKey(scratch[:0], v)
+		if !a.set.incIfPresent(k, 0) {
 			if a.set.len() < spec.Limit {
-				addTo(&a.set, string(v.JSON), 0)
+				addTo(&a.set, string(k), 0)
 			} else {
 				a.over = true
 			}
@@ -148,8 +152,10 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		}
 		a.insertItem(spec.Limit, item{t: t, seq: seq, raw: string(v.JSON)})
 	case AggCountBy:
-		if !a.counts.incIfPresent(v.Str, 1) {
-			a.countBy(spec.Limit, string(v.Str), 1)
+		var scratch [48]byte
+		k := countByKey(scratch[:0], v)
+		if !a.counts.incIfPresent(k, 1) {
+			a.countBy(spec.Limit, string(k), 1)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -27,21 +26,21 @@ type options struct {
 }
 
 type tsSource struct {
-	mapping *bloblang.Executor
+	mapping *mapping
 	field   []string
 }
 
 type windowSource struct {
-	check    *bloblang.Executor
+	check    *mapping
 	keyInt   *service.InterpolatedString
-	keyMap   *bloblang.Executor
+	keyMap   *mapping
 	keyPaths [][]string
 	values   []valueSource
 }
 
 type valueSource struct {
 	field   []string
-	mapping *bloblang.Executor
+	mapping *mapping
 }
 
 // defaultStartupGrace is startup_grace when unset and idle_timeout is off
@@ -116,7 +115,7 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 		if tsField != "" {
 			return nil, errors.New("field timestamp: timestamp and timestamp_field are mutually exclusive")
 		}
-		if o.ts.mapping, err = conf.FieldBloblang(fTimestamp); err != nil {
+		if o.ts.mapping, err = parseMapping(conf, fTimestamp); err != nil {
 			return nil, err
 		}
 	} else if tsField != "" {
@@ -224,7 +223,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 	}
 	if wc.Contains(fKeyMapping) {
 		nKeys++
-		if src.keyMap, err = wc.FieldBloblang(fKeyMapping); err != nil {
+		if src.keyMap, err = parseMapping(wc, fKeyMapping); err != nil {
 			return w, src, err
 		}
 	}
@@ -238,7 +237,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 		return w, src, fmt.Errorf("field %s.key: key, key_mapping and key_field are mutually exclusive", at)
 	}
 	if wc.Contains(fCheck) {
-		if src.check, err = wc.FieldBloblang(fCheck); err != nil {
+		if src.check, err = parseMapping(wc, fCheck); err != nil {
 			return w, src, err
 		}
 	}
@@ -270,7 +269,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 			if field != "" {
 				return w, src, fmt.Errorf("field %s.mapping: field and mapping are mutually exclusive", aat)
 			}
-			if vs.mapping, err = ac.FieldBloblang(fAggMapping); err != nil {
+			if vs.mapping, err = parseMapping(ac, fAggMapping); err != nil {
 				return w, src, err
 			}
 		} else if field != "" {

@@ -145,16 +145,12 @@ func (x *extractor) extract(msg *service.Message, ev *Event, now int64) (windowe
 func (x *extractor) timestamp(msg *service.Message, raw []byte, now int64) (int64, error) {
 	switch {
 	case x.opts.ts.mapping != nil:
-		res, err := msg.BloblangQuery(x.opts.ts.mapping)
+		v, deleted, err := x.opts.ts.mapping.value(msg)
 		if err != nil {
 			return 0, fmt.Errorf("timestamp mapping: %w", err)
 		}
-		if res == nil {
+		if deleted {
 			return 0, errors.New("timestamp mapping deleted the value")
-		}
-		v, err := resultValue(res)
-		if err != nil {
-			return 0, fmt.Errorf("timestamp mapping: %w", err)
 		}
 		t, err := eventtime.Parse(v)
 		if err != nil {
@@ -257,24 +253,18 @@ func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSourc
 		}
 		return append(buf, s...), nil
 	case w.keyMap != nil:
-		res, err := msg.BloblangQuery(w.keyMap)
+		s, _, err := w.keyMap.value(msg)
 		if err != nil {
 			return nil, err
 		}
 		var v Value
-		if res != nil {
-			s, err := resultValue(res)
-			if err != nil {
-				return nil, err
-			}
-			if err := structuredValue(s, &v); err != nil {
-				return nil, err
-			}
+		if err := structuredValue(s, &v); err != nil {
+			return nil, err
 		}
 		if !v.Present {
 			return nil, errors.New("key mapping produced no value")
 		}
-		return append(buf, v.Str...), nil
+		return appendCanonText(buf, &v), nil
 	case w.keyPaths != nil:
 		for i, p := range w.keyPaths {
 			r := x.field(raw, x.keyIdx[wi][i], p)
@@ -292,7 +282,7 @@ func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSourc
 			if i > 0 {
 				buf = append(buf, ':')
 			}
-			buf = append(buf, val.Str...)
+			buf = appendCanonText(buf, &val)
 		}
 		return buf, nil
 	}
@@ -319,19 +309,11 @@ func value(msg *service.Message, res fieldRes, src *valueSource, dst *Value) err
 		}
 		return rawValue(res.raw, res.found, dst)
 	case src.mapping != nil:
-		res, err := msg.BloblangQuery(src.mapping)
+		s, _, err := src.mapping.value(msg)
 		if err != nil {
 			return err
 		}
-		if res == nil {
-			*dst = Value{}
-			return nil
-		}
-		s, err := resultValue(res)
-		if err != nil {
-			return err
-		}
-		return structuredValue(s, dst)
+		return structuredValue(s, dst) // deleted: nil, absent
 	}
 	*dst = Value{}
 	return nil
@@ -347,6 +329,19 @@ func structuredValue(s any, dst *Value) error {
 		b, _ := json.Marshal(x)
 		*dst = Value{Present: true, Str: []byte(x), JSON: b}
 		return nil
+	case []byte: // content() and other byte results are strings to Bloblang
+		b, _ := json.Marshal(string(x))
+		*dst = Value{Present: true, Str: x, JSON: b}
+		return nil
+	case int64, int, int32:
+		// Exact: a large integer ID must not go through float64 text.
+		b := strconv.AppendInt(nil, toInt(x), 10)
+		*dst = Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
+		return nil
+	case uint64, uint32:
+		b := strconv.AppendUint(nil, toUint(x), 10)
+		*dst = Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
+		return nil
 	case json.Number:
 		f, err := x.Float64()
 		if err != nil {
@@ -354,7 +349,7 @@ func structuredValue(s any, dst *Value) error {
 		}
 		*dst = Value{Present: true, IsNum: true, Num: f, Str: []byte(x.String()), JSON: []byte(x.String())}
 		return nil
-	case float64, float32, int, int64, int32, uint64, uint32:
+	case float64, float32:
 		f := toFloat(x)
 		b := appendNum(nil, f)
 		*dst = Value{Present: true, IsNum: true, Num: f, Str: b, JSON: b}
@@ -393,38 +388,41 @@ func toFloat(v any) float64 {
 	return 0
 }
 
-func queryBool(msg *service.Message, exec *bloblang.Executor) (bool, error) {
-	res, err := msg.BloblangQuery(exec)
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int64:
+		return x
+	}
+	return 0
+}
+
+func toUint(v any) uint64 {
+	switch x := v.(type) {
+	case uint32:
+		return uint64(x)
+	case uint64:
+		return x
+	}
+	return 0
+}
+
+func queryBool(msg *service.Message, m *mapping) (bool, error) {
+	v, deleted, err := m.value(msg)
 	if err != nil {
 		return false, err
 	}
-	if res == nil {
+	if deleted {
 		return false, nil
-	}
-	v, err := resultValue(res)
-	if err != nil {
-		return false, err
 	}
 	b, ok := v.(bool)
 	if !ok {
 		return false, fmt.Errorf("expected a boolean, got %T", v)
 	}
 	return b, nil
-}
-
-// resultValue returns a mapping result's value. A mapping that assigns a
-// string to root yields raw bytes that are not JSON, so those are taken as a
-// string.
-func resultValue(res *service.Message) (any, error) {
-	v, err := res.AsStructured()
-	if err == nil {
-		return v, nil
-	}
-	b, berr := res.AsBytes()
-	if berr != nil {
-		return nil, err
-	}
-	return string(b), nil
 }
 
 // metaString renders a metadata value as MetaGet would, without the JSON

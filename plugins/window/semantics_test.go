@@ -238,3 +238,142 @@ func TestTimestampSpellingsOfOneInstantAllParse(t *testing.T) {
 		}
 	}
 }
+
+// runDocs extracts docs as the buffer does (options from yaml, one
+// extractor) and feeds them to an engine, then flushes. It returns the
+// result bodies in emission order (without window bounds) and each doc's
+// extraction error.
+func runDocs(t *testing.T, yaml string, docs ...string) ([]map[string]any, []error) {
+	t.Helper()
+	conf, err := bufferSpec().ParseYAML(yaml, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseOptions(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := newExtractor(o)
+	e := mustEngine(t, o.engine)
+	var errs []error
+	for _, d := range docs {
+		ev := &Event{}
+		_, err := x.extract(service.NewMessage([]byte(d)), ev, at(0))
+		errs = append(errs, err)
+		if err == nil {
+			e.Add(ev, at(0))
+		}
+	}
+	e.Flush()
+	var bodies []map[string]any
+	for _, o := range drain(t, e) {
+		delete(o.Body, "window_start")
+		delete(o.Body, "window_end")
+		bodies = append(bodies, o.Body)
+	}
+	return bodies, errs
+}
+
+func noErrors(t *testing.T, errs []error) {
+	t.Helper()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("doc %d: %v", i, err)
+		}
+	}
+}
+
+func bodiesJSON(bs []map[string]any) string {
+	b, _ := json.Marshal(bs)
+	return string(b)
+}
+
+// Point 1: count_distinct (and count_by) compare values, not their JSON
+// spelling: "café" and "caf\u00e9" are one string, 1, 1.0, 1e0 one number,
+// through a field as through a mapping; the string "1" and the number 1
+// stay two values, and integers beyond float64 precision stay apart.
+func TestCountDistinctComparesValuesNotSpellings(t *testing.T) {
+	docs := []string{
+		`{"ts":"2024-01-01T00:00:01Z","k":"a","s":"café","n":1}`,
+		`{"ts":"2024-01-01T00:00:02Z","k":"a","s":"caf\u00e9","n":1.0}`,
+		`{"ts":"2024-01-01T00:00:03Z","k":"a","s":"caf\u00E9","n":1e0}`,
+		`{"ts":"2024-01-01T00:00:04Z","k":"a","s":"cafe","n":10E-1}`,
+		`{"ts":"2024-01-01T00:00:05Z","k":"a","s":"1","n":"1"}`,
+		`{"ts":"2024-01-01T00:00:06Z","k":"a","s":{"x":1,"y":[2.0]},"n":9007199254740993}`,
+		`{"ts":"2024-01-01T00:00:07Z","k":"a","s":{"y":[2],"x":1.0},"n":9007199254740992}`,
+	}
+	bodies, errs := runDocs(t, `
+timestamp_field: ts
+startup_grace: 0s
+windows:
+  - name: w
+    size: 10s
+    key_field: k
+    aggregates:
+      - { name: s_field, type: count_distinct, field: s }
+      - { name: s_mapping, type: count_distinct, mapping: root = this.s }
+      - { name: n_field, type: count_distinct, field: n }
+      - { name: n_mapping, type: count_distinct, mapping: root = this.n }
+      - { name: n_by, type: count_by, field: n }
+`, docs...)
+	noErrors(t, errs)
+	// s: café, cafe, "1", one object. n: 1, "1", two large integers.
+	want := `[{"key":"a","n_by":{"1":5,"9007199254740992":1,"9007199254740993":1},"n_field":4,"n_mapping":4,"s_field":4,"s_mapping":4}]`
+	if got := bodiesJSON(bodies); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Point 2: a mapping's string result stays a string even when it spells
+// JSON: "12" is not summed, "null" is a key, "1" and 1 are two values.
+func TestMappingStringResultsAreNotRetyped(t *testing.T) {
+	bodies, errs := runDocs(t, `
+timestamp_field: ts
+startup_grace: 0s
+windows:
+  - name: w
+    size: 10s
+    key_mapping: root = this.k
+    aggregates:
+      - { name: sum_mapping, type: sum, mapping: root = this.v }
+      - { name: sum_field, type: sum, field: v }
+      - { name: distinct, type: count_distinct, mapping: root = this.v }
+      - { name: bare, type: count_distinct, mapping: this.v }
+`,
+		`{"ts":"2024-01-01T00:00:01Z","k":"null","v":"12"}`,
+		`{"ts":"2024-01-01T00:00:02Z","k":"null","v":3}`,
+		`{"ts":"2024-01-01T00:00:03Z","k":"null","v":"3"}`,
+		`{"ts":"2024-01-01T00:00:04Z","k":"{\"a\":1}","v":"null"}`,
+	)
+	noErrors(t, errs)
+	want := `[{"bare":3,"distinct":3,"key":"null","sum_field":3,"sum_mapping":3},{"bare":1,"distinct":1,"key":"{\"a\":1}","sum_field":0,"sum_mapping":0}]`
+	if got := bodiesJSON(bodies); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// Point 7: when an object has a name twice the last member counts, for
+// key_field as for a Bloblang key (encoding/json's rule), and for
+// timestamp_field and aggregate fields likewise.
+func TestDuplicateNamesLastOneCountsOnEveryPath(t *testing.T) {
+	doc := `{"ts":"2020-01-01T00:00:00Z","k":"a","v":1,"n":{"x":"p","x":"q"},"k":"b","ts":"2024-01-01T00:00:01Z","v":2}`
+	for _, key := range []string{"key_field: k", "key_mapping: root = this.k", `key: '${! json("k") }'`} {
+		bodies, errs := runDocs(t, `
+timestamp_field: ts
+startup_grace: 0s
+windows:
+  - name: w
+    size: 10s
+    `+key+`
+    aggregates:
+      - { name: v, type: sum, field: v }
+      - { name: vm, type: sum, mapping: root = this.v }
+      - { name: x, type: first, field: n.x }
+`, doc)
+		noErrors(t, errs)
+		want := `[{"key":"b","v":2,"vm":2,"x":"q"}]`
+		if got := bodiesJSON(bodies); got != want {
+			t.Errorf("%s: got %s, want %s", key, got, want)
+		}
+	}
+}

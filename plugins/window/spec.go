@@ -108,15 +108,15 @@ func aggregateFields() []*service.ConfigField {
 			"avg":            "Mean of numeric values, null if none.",
 			"first":          "Value of the earliest event by event time (ties: arrival order).",
 			"last":           "Value of the latest event by event time (ties: arrival order).",
-			"count_distinct": "Exact number of distinct values, up to `limit` (default 10000); beyond it the count stops growing and `<name>_truncated: true` is added.",
+			"count_distinct": "Exact number of distinct values, up to `limit` (default 10000); beyond it the count stops growing and `<name>_truncated: true` is added. Values are compared by what they are, not by how their JSON is spelled, the same through `field` and `mapping`: `\"caf\\u00e9\"` and `\"café\"` are one string, `1`, `1.0` and `1e0` one number (numbers compare as exact decimals, so large integer IDs stay apart), objects are equal whatever their member order; the string `\"1\"` and the number `1` are two values.",
 			"collect":        "List of values ordered by event time, keeping the earliest `limit` (default 100); `<name>_truncated: true` when values were dropped.",
-			"count_by":       "Object mapping each value (strings as-is, others as JSON) to its number of events, e.g. events by event_type. At most `limit` (default 1000) distinct values; the rest are counted under `__other__`.",
+			"count_by":       "Object mapping each value (strings as-is, others as canonical JSON: `1.0` and `1e0` count under `1`) to its number of events, e.g. events by event_type. At most `limit` (default 1000) distinct values; the rest are counted under `__other__`.",
 		}).Description("Aggregate function.").Default("count"),
 		service.NewStringField(fAggField).
-			Description("Fast path: dotted path of a JSON field read directly from the raw message bytes (no Bloblang, no full parse). Mutually exclusive with `mapping`.").
+			Description("Fast path: dotted path of a JSON field read directly from the raw message bytes (no Bloblang, no structured copy). It reads what `mapping: root = this.<path>` would: the message must be one valid JSON object (else the event is an error, `error_class: validation`), and when an object has a name twice the last one counts. Mutually exclusive with `mapping`.").
 			Default("").Example("amount").Example("page.url"),
 		service.NewBloblangField(fAggMapping).
-			Description("Bloblang mapping producing the value to aggregate. Mutually exclusive with `field`. A mapping error turns the event into an error (`error_class: validation`).").
+			Description("Bloblang mapping producing the value to aggregate. Mutually exclusive with `field`. The value is taken as the mapping holds it: a string stays a string even when it spells a number or `null` (`\"12\"` is not summed); null, a deleted root or no assignment mean no value. A mapping error turns the event into an error (`error_class: validation`).").
 			Optional().Example("root = this.amount * 100"),
 		service.NewIntField(fAggLimit).
 			Description("Bound for `count_distinct`, `collect` and `count_by` (0 = the type's default).").
@@ -141,10 +141,10 @@ func windowFields() []*service.ConfigField {
 			Description("Key to group by, as an interpolated string; composite keys by concatenation. Omit all key fields for one global key (\"\"). An interpolation error makes the event an error (`error_class: validation`).").
 			Optional().Example(`${! json("user_id") }`).Example(`${! json("tenant") }:${! json("user_id") }`),
 		service.NewBloblangField(fKeyMapping).
-			Description("Key as a Bloblang mapping (strings used as-is, other values as JSON).").
+			Description("Key as a Bloblang mapping (strings used as-is, also `\"null\"`; other values as canonical JSON, as with `key_field`). Null, a deleted root or no assignment make the event an error.").
 			Optional().Example(`root = [this.tenant, this.user_id].join(":")`),
 		service.NewStringField(fKeyField).
-			Description("Fast path: dotted JSON path(s) of the key read from the raw bytes; several comma-separated paths form a composite key joined with `:`. A missing key field makes the event an error.").
+			Description("Fast path: dotted JSON path(s) of the key read from the raw bytes; several comma-separated paths form a composite key joined with `:`. Strings are used as-is, other values as canonical JSON (`1.0` is the key `1`), so a key reads the same through `key_mapping`. The message must be one valid JSON object, and when an object has a name twice the last one counts, as in a mapping. A missing or null key field makes the event an error.").
 			Default("").Example("user_id").Example("tenant,user.id"),
 		service.NewStringField(fKeyName).Description("Name of the key field in the emitted JSON.").Default("key"),
 		service.NewStringField(fNameField).
@@ -171,10 +171,10 @@ func bufferSpec() *service.ConfigSpec {
 		Description(description).
 		Fields(
 			service.NewBloblangField(fTimestamp).
-				Description("Bloblang mapping producing the event time: RFC 3339 / ISO 8601 with or without zone (none = UTC) and fraction, unix seconds or milliseconds, or a timestamp value. Default: the Kafka record timestamp (metadata `kafka_timestamp_ms`), or the wall clock if absent. An unparseable timestamp makes the event an error (`error_class: validation`) that passes through the buffer. Mutually exclusive with `timestamp_field`.").
+				Description("Bloblang mapping producing the event time: RFC 3339 / ISO 8601 with or without zone (none = UTC) and fraction, `T`, `t` or a space between date and time, zone `Z`, `z`, `±hh:mm` or `±hhmm`, unix seconds or milliseconds, or a timestamp value. Default: the Kafka record timestamp (metadata `kafka_timestamp_ms`), or the wall clock if absent. An unparseable timestamp makes the event an error (`error_class: validation`) that passes through the buffer. Mutually exclusive with `timestamp_field`.").
 				Optional().Example("root = this.timestamp").Example(`root = this.ts.ts_parse("2006-01-02 15:04:05")`),
 			service.NewStringField(fTimestampField).
-				Description("Fast path: dotted JSON path of the event time read from the raw bytes (same formats as `timestamp`). Mutually exclusive with `timestamp`.").
+				Description("Fast path: dotted JSON path of the event time read from the raw bytes (same formats as `timestamp`, with the same result). The message must be one valid JSON object, and when an object has a name twice the last one counts, as in a mapping. Mutually exclusive with `timestamp`.").
 				Default("").Example("timestamp"),
 			service.NewStringField(fAllowedLateness).
 				Description("A window [start, end) closes, and is emitted, when the stage watermark reaches end + allowed_lateness. An event counts in a window only while that window's end + allowed_lateness is after the watermark the event is judged against (the larger of the stage watermark and its own partition's newest event time, itself included), and is late for a window definition when no window of it that would hold the event qualifies; for sessions that window is the session the event would end up in. So an event is not late merely for being more than this behind its partition: it is late when its window's end + allowed_lateness <= that watermark. See Watermarks and closing.").
