@@ -377,3 +377,48 @@ windows:
 		}
 	}
 }
+
+// Point 8: results leave the buffer in window_end order per definition, and
+// the spec says how the pipeline can reorder them and how to keep the order.
+func TestSpecStatesTheResultOrder(t *testing.T) {
+	desc, _ := windowDocs(t)
+	for _, text := range []string{
+		"the buffer hands out the final results of each window definition in `window_end` order",
+		"`pipeline.threads`, by default one per CPU",
+		"set `pipeline.threads: 1` and `max_in_flight: 1` on the output",
+	} {
+		if !strings.Contains(desc, text) {
+			t.Errorf("the spec does not say %q", text)
+		}
+	}
+}
+
+// Point 7, documented: every fast path says which member of a repeated name
+// it reads.
+func TestSpecStatesTheDuplicateNameRule(t *testing.T) {
+	_, fields := windowDocs(t)
+	if !strings.Contains(fields[fTimestampField], "when an object has a name twice the last one counts") {
+		t.Errorf("timestamp_field does not state the rule: %s", fields[fTimestampField])
+	}
+	// key_field and aggregate fields are nested: read the whole spec (JSON,
+	// so "<" is "\u003c").
+	var spec string
+	service.GlobalEnvironment().WalkBuffers(func(name string, cv *service.ConfigView) {
+		if name == "window" {
+			j, err := cv.FormatJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec = string(j)
+		}
+	})
+	for _, text := range []string{
+		"several comma-separated paths form a composite key joined with `:`. Strings are used as-is, other values as canonical JSON",
+		"The message must be one valid JSON object, and when an object has a name twice the last one counts, as in a mapping. A missing or null key field",
+		"It reads what `mapping: root = this.\\u003cpath\\u003e` would",
+	} {
+		if !strings.Contains(spec, text) {
+			t.Errorf("the window spec does not say %q", text)
+		}
+	}
+}
