@@ -1,6 +1,7 @@
 package trackapi
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 )
@@ -13,7 +14,7 @@ import (
 // (or of the object holding such a key) in the validate package's notation:
 // "user_id", "metadata.page", "[2].user_id", "$" for the document itself.
 func loneSurrogates(raw []byte) []string {
-	if !strings.Contains(string(raw), `\u`) {
+	if !bytes.Contains(raw, []byte(`\u`)) {
 		return nil
 	}
 	s := &pathScanner{raw: raw}
