@@ -17,10 +17,10 @@ func TestBrokerKilledMidRun(t *testing.T) {
 	e.Verify("broker-killed", VerifyOptions{})
 }
 
-// TestBrokerUnreachableLongerThanIdleTimeout stops the broker for 8 s,
+// TestBrokerUnreachableBeyondIdleTimeout stops the broker for 8 s,
 // more than twice the job's idle_timeout (3 s): a source that is cut off is
 // not idle, so nothing may close early and no event may turn late.
-func TestBrokerUnreachableLongerThanIdleTimeout(t *testing.T) {
+func TestBrokerUnreachableBeyondIdleTimeout(t *testing.T) {
 	e := NewEnv(t, SelectedInput(t), ShortData(5))
 	e.StartInstance("exact-0")
 	p := e.Produce()

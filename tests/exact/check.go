@@ -160,7 +160,9 @@ func (r *Report) Summary() string {
 		r.LateMissing, len(r.LateUnexpected), r.LateDuplicates)
 }
 
-// Details lists up to limit findings, one a line, missing windows first.
+// Details lists up to limit findings, one a line, in the order found: per
+// window id (sorted) byte-different re-emissions, unexpected and differing
+// windows; then missing windows; then the late topic's findings.
 func (r *Report) Details(limit int) string {
 	d := r.details
 	more := ""

@@ -29,5 +29,5 @@
 // and a 6-hour backlog) is behind a build tag so no run takes it by
 // accident:
 //
-//	PIPELINE_BIN=$PWD/bin/pipeline go test -count=1 -v -tags exactlong -run Long -timeout 60m ./tests/exact/
+//	PIPELINE_BIN=$PWD/bin/pipeline go test -count=1 -v -tags exactlong -run '^TestLong' -timeout 60m ./tests/exact/
 package exact

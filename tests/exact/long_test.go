@@ -13,7 +13,7 @@ import (
 // exactlong so that no ordinary run takes it:
 //
 //	go build -o bin/pipeline ./cmd/pipeline
-//	PIPELINE_BIN=$PWD/bin/pipeline go test -count=1 -v -tags exactlong -run Long -timeout 60m ./tests/exact/
+//	PIPELINE_BIN=$PWD/bin/pipeline go test -count=1 -v -tags exactlong -run '^TestLong' -timeout 60m ./tests/exact/
 //
 // EXACT_INPUT selects the input as for the short form.
 
