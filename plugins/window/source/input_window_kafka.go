@@ -86,7 +86,7 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 			Description("How often safe offsets are committed (also on revocation and on a graceful stop).")).
 		Field(service.NewDurationField(fFetchMaxWait).Default("100ms").Advanced().
 			Description("Longest a fetch waits for data: also how soon a quiet partition is known to be caught up.")).
-		Field(service.NewIntField(fMaxBatch).Default(1000).Advanced().
+		Field(service.NewIntField(fMaxBatch).Default(4000).Advanced().
 			Description("Most records of one partition in one batch.")).
 		Field(service.NewDurationField(fSessionTimeout).Default("45s").Advanced().
 			Description("How long the group waits for a member that stopped heartbeating (a crashed instance's partitions move after this; with `instance_id`, a restart within it gets them back at once).")).
@@ -222,6 +222,10 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
 		kgo.FetchMaxWait(fetchWait),
+		// A fetch returns at most this much per partition, and the next
+		// one is sent once it is polled: 1 MiB (the default) made a backlog
+		// wait on round trips (pass-through 55k -> 73k events/s here).
+		kgo.FetchMaxPartitionBytes(8 << 20),
 		kgo.SessionTimeout(sessionTimeout),
 		kgo.RebalanceTimeout(rebalanceTimeout),
 		kgo.OnOffsetsFetched(in.onOffsetsFetched),
