@@ -422,3 +422,28 @@ func TestSpecStatesTheDuplicateNameRule(t *testing.T) {
 		}
 	}
 }
+
+// Running `updates` of hopping windows leave out an event from the windows
+// that had closed for it, as the final results do.
+func TestHoppingUpdatesLeaveOutWindowsClosedForTheEvent(t *testing.T) {
+	cfg := countCfg(WindowSpec{Kind: Hopping, Size: sec(20), Slide: sec(10), Emit: EmitUpdates, EmitInterval: sec(1)}, 0)
+	cfg.StartupGrace = sec(3600) // held: nothing closes, [0,20) stays in memory
+	e := mustEngine(t, cfg)
+	for _, s := range []float64{5, 25, 12} {
+		e.Add(mkEvent("a", at(s), 0), at(0))
+	}
+	e.Tick(at(0))          // schedules the first update
+	e.Tick(at(0) + sec(1)) // emits it
+	var got []string
+	for _, g := range e.Drain() {
+		if g.Final {
+			t.Fatalf("a window closed during the grace: %+v", g)
+		}
+		for _, em := range g.Emissions {
+			got = append(got, summary([]out{{Key: em.Key, Start: em.Start, End: em.End, Events: em.Events}})[0])
+		}
+		g.Release(nil)
+	}
+	sort.Strings(got)
+	eq(t, got, []string{"a@00:00:00-00:00:20=1", "a@00:00:10-00:00:30=2", "a@00:00:20-00:00:40=1", "a@23:59:50-00:00:10=1"})
+}
