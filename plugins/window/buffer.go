@@ -54,7 +54,7 @@ const maxQueued = 16 * maxResultBatch
 
 type metrics struct {
 	eventsIn, emitted, late, droppedLate *service.MetricCounter
-	redelivered, replayed                *service.MetricCounter
+	redelivered, replayed, duplicates    *service.MetricCounter
 	open, lag, walSegments               *service.MetricGauge
 }
 
@@ -113,6 +113,7 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 			lag:         mt.NewGauge("window_watermark_lag_ms"),
 			redelivered: mt.NewCounter("window_redelivered_skipped"),
 			replayed:    mt.NewCounter("window_wal_replayed"),
+			duplicates:  mt.NewCounter("window_duplicates_skipped"),
 			walSegments: mt.NewGauge("window_wal_segments"),
 		}
 	}
@@ -385,7 +386,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		writerErr = errRevoked
 		return
 	}
-	var in int64
+	var in, skipped int64
 	for i, msg := range batch {
 		if !windowed[i] {
 			continue
@@ -415,12 +416,25 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 			}
 			now = b.clock().UnixNano()
 		}
+		origin := int64(-1)
+		if ps != nil {
+			if origin = originOffset(msg, last >= 0); origin >= 0 && ps.counted.has(origin) {
+				// Counted already: the same event came back through the
+				// retry ladder, or its original was replayed after its
+				// retry copy was counted.
+				skipped++
+				continue
+			}
+		}
 		out := eng.Add(ev, now)
 		ev.Ref = nil
 		if out.Err != nil {
 			failValidation(msg, out.Err)
 			pass = append(pass, msg)
 			continue
+		}
+		if origin >= 0 && out.Windowed > 0 {
+			ps.counted.add(origin)
 		}
 		in++
 		if len(out.Late) > 0 {
@@ -431,11 +445,16 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 	}
 	drain()
 	if ps != nil {
-		ps.marks = append(ps.marks, wmMark{last: last, wm: eng.Watermark()})
+		if last >= 0 {
+			ps.marks = append(ps.marks, wmMark{last: last, wm: eng.Watermark()})
+		}
 		ps.arrivalWM = eng.Watermark()
 		ps.lastArrival = now
 	}
 	b.enqueuePassLocked(ref, pass, ps)
+	if skipped > 0 && b.m.duplicates != nil {
+		b.m.duplicates.Incr(skipped)
+	}
 	if b.m.eventsIn != nil {
 		b.m.eventsIn.Incr(in)
 	}

@@ -35,11 +35,17 @@ type partState struct {
 	resume partition.Resume
 
 	// Guarded by b.mu.
-	marks       []wmMark // ingested batches above the last checkpoint
-	baseWM      int64    // watermark after the records before marks[0]
-	drainedWM   int64    // the engine's watermark at the last drain
-	lastArrival int64    // wall clock of the last batch, for idleness
-	arrivalWM   int64    // watermark after the last batch, before idleness moved it
+	marks     []wmMark // ingested batches above the last checkpoint
+	baseWM    int64    // watermark after the records before marks[0]
+	drainedWM int64    // the engine's watermark at the last drain
+	// counted holds the source offsets of the partition's events that are
+	// in its windows, from the last checkpoint on: an event that fails
+	// enrichment goes to the retry ladder, and after a restart both its
+	// replayed original and its retry copy may arrive; the second is
+	// skipped (retried events name their original's offset).
+	counted     offsetSet
+	lastArrival int64 // wall clock of the last batch, for idleness
+	arrivalWM   int64 // watermark after the last batch, before idleness moved it
 	dropped     bool
 
 	relMu  sync.Mutex
@@ -112,6 +118,8 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	}
 	ps.marks = append(ps.marks[:0], ps.marks[i:]...)
 	ps.baseWM = wm
+	// Nothing before next is replayed any more.
+	ps.counted.dropBelow(next)
 	released := ps.drainedWM
 	ps.b.mu.Unlock()
 
@@ -327,6 +335,47 @@ func (b *windowBuffer) ownerLocked(msg *service.Message) *partState {
 		}
 	}
 	return nil
+}
+
+// originOffset is the offset in its source partition of an event from the
+// source (kafka_offset) or of a retried one (retry_original_offset: its
+// own kafka_offset is the retry topic's); -1 when the metadata has none.
+// A source event's retry_* metadata is ignored: an event replayed from the
+// dead-letter topic carries that of its earlier life.
+func originOffset(msg *service.Message, fromSource bool) int64 {
+	key := "retry_original_offset"
+	if fromSource {
+		key = "kafka_offset"
+	}
+	v, ok := msg.MetaGetMut(key)
+	if !ok {
+		return -1
+	}
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int64:
+		return x
+	case string:
+		n, err := strconv.ParseInt(x, 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	return -1
+}
+
+// dropBelow forgets every offset below off.
+func (s *offsetSet) dropBelow(off int64) {
+	i := 0
+	for i < len(s.r) && s.r[i].hi < off {
+		i++
+	}
+	s.r = append(s.r[:0], s.r[i:]...)
+	if len(s.r) > 0 && s.r[0].lo < off {
+		s.r[0].lo = off
+	}
 }
 
 // sourceBatch returns the window_kafka batch a message came from, if any.

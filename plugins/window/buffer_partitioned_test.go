@@ -54,9 +54,10 @@ func (o *outcomes) get() ([]int64, map[int64]error) {
 func sourced(p *partition.Partition, o *outcomes, first int64, key string, secs ...float64) service.MessageBatch {
 	sb := p.NewBatch(first, first+int64(len(secs))-1, o.done(first))
 	var batch service.MessageBatch
-	for _, s := range secs {
+	for i, s := range secs {
 		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, FormatTime(at(s)))))
 		m.MetaSetMut(partition.MetaKey, sb)
+		m.MetaSetMut("kafka_offset", int(first)+i)
 		batch = append(batch, m)
 	}
 	return batch
@@ -204,5 +205,60 @@ func TestPartitionedRetriedEventsFollowTheirPartition(t *testing.T) {
 	res, _ := readNow(t, b)
 	if n, _ := res[0].MetaGet("window_events"); n != "2" {
 		t.Fatalf("window [0,10) of a counted %s events, want 2 (one retried)", n)
+	}
+}
+
+// After a restart the replayed original of an event that failed enrichment
+// and its copy from the retry ladder may both arrive: whichever comes
+// second is skipped, so the event counts once.
+func TestPartitionedRetriedCopyCountsOnce(t *testing.T) {
+	partition.SourceStarted()
+	defer partition.SourceStopped()
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	retryCopy := func(offset int, secs float64) service.MessageBatch {
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":"a","ts":%q}`, FormatTime(at(secs)))))
+		m.MetaSetMut("kafka_topic", "ev")
+		m.MetaSetMut("kafka_partition", 0)
+		m.MetaSetMut("retry_original_offset", fmt.Sprint(offset))
+		return service.MessageBatch{m}
+	}
+	write(t, b, sourced(p, &o, 0, "a", 1, 2)) // offsets 0, 1
+	// Offset 1's copy from the retry ladder: its original was counted.
+	var acked ackRecorder
+	if err := b.WriteBatch(context.Background(), retryCopy(1, 2), acked.fn); err != nil {
+		t.Fatal(err)
+	}
+	// Offset 5's copy arrives before its original is replayed.
+	if err := b.WriteBatch(context.Background(), retryCopy(5, 3), acked.fn); err != nil {
+		t.Fatal(err)
+	}
+	write(t, b, sourced(p, &o, 5, "a", 3))  // the replayed original of 5
+	write(t, b, sourced(p, &o, 6, "a", 12)) // closes [0,10)
+	res, _ := readNow(t, b)
+	if n, _ := res[0].MetaGet("window_events"); n != "3" {
+		t.Fatalf("window [0,10) counted %s events, want 3 (offsets 0, 1 and 5 once each)", n)
+	}
+	if got := queuedMsgs(b); got != 0 {
+		t.Fatalf("%d messages queued besides the result: a skipped copy must not be passed on", got)
+	}
+}
+
+func TestOffsetSetDropBelow(t *testing.T) {
+	var s offsetSet
+	for _, o := range []int64{1, 2, 3, 7, 8, 12} {
+		s.add(o)
+	}
+	s.dropBelow(3)
+	for o, want := range map[int64]bool{1: false, 2: false, 3: true, 7: true, 8: true, 12: true} {
+		if s.has(o) != want {
+			t.Fatalf("after dropBelow(3): has(%d) = %v, want %v", o, !want, want)
+		}
+	}
+	s.dropBelow(9)
+	if s.has(8) || !s.has(12) || len(s.r) != 1 {
+		t.Fatalf("after dropBelow(9): ranges %v, want [12,12]", s.r)
 	}
 }
