@@ -513,26 +513,49 @@ func (b *windowBuffer) ReadBatch(ctx context.Context) (service.MessageBatch, ser
 	for {
 		b.mu.Lock()
 		if len(b.queue) > 0 {
-			it := b.queue[0]
-			b.queue[0] = outItem{}
-			b.queue = b.queue[1:]
-			b.queued -= it.n
+			// Queued items of window_kafka partitions (a round of results, a
+			// pass-through batch) are handed on together up to
+			// maxResultBatch messages: with a window state per partition
+			// each round is small, and an output writing one small batch per
+			// 10 ms linger would crawl.
+			n, total := 1, b.queue[0].n
+			for b.queue[0].ps != nil && n < len(b.queue) && b.queue[n].ps != nil && total+b.queue[n].n <= maxResultBatch {
+				total += b.queue[n].n
+				n++
+			}
+			items := append([]outItem(nil), b.queue[:n]...)
+			clear(b.queue[:n])
+			b.queue = b.queue[n:]
+			for _, it := range items {
+				b.queued -= it.n
+			}
 			b.broadcastLocked(&b.spaceCh)
 			b.mu.Unlock()
-			if it.group != nil {
-				it.batch = groupMessages(it.group, it.lo, it.hi)
-				it.group = nil
+			var batch service.MessageBatch
+			for i := range items {
+				if items[i].group != nil {
+					items[i].batch = groupMessages(items[i].group, items[i].lo, items[i].hi)
+					items[i].group = nil
+				}
+				if len(items) == 1 {
+					batch = items[i].batch
+				} else {
+					batch = append(batch, items[i].batch...)
+				}
 			}
 			var once sync.Once
-			return it.batch, func(_ context.Context, err error) error {
+			return batch, func(_ context.Context, err error) error {
 				once.Do(func() {
-					// With the log or window_kafka the input's fate no longer
-					// depends on this write alone: retry it instead of nacking.
-					if err != nil && (b.wal != nil || it.ps != nil) {
-						b.retryLater(it.batch, it.release, it.ps)
-						return
+					for _, it := range items {
+						// With the log or window_kafka the input's fate no
+						// longer depends on this write alone: retry it
+						// instead of nacking.
+						if err != nil && (b.wal != nil || it.ps != nil) {
+							b.retryLater(it.batch, it.release, it.ps)
+							continue
+						}
+						it.release(err)
 					}
-					it.release(err)
 				})
 				return nil
 			}, nil

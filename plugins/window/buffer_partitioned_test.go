@@ -87,8 +87,8 @@ func TestPartitionedAcksFollowCloseOrder(t *testing.T) {
 
 	write(t, b, sourced(p, &o, 0, "a", 1))  // window [0,10) of a
 	write(t, b, sourced(p, &o, 1, "b", 11)) // closes [0,10); window [10,20) of b
-	write(t, b, sourced(p, &o, 2, "a", 25)) // closes [10,20)
 	first, ackFirst := readNow(t, b)
+	write(t, b, sourced(p, &o, 2, "a", 25)) // closes [10,20)
 	second, ackSecond := readNow(t, b)
 	if len(first) != 1 || len(second) != 1 {
 		t.Fatalf("want two single results, got %d and %d", len(first), len(second))
@@ -260,5 +260,26 @@ func TestOffsetSetDropBelow(t *testing.T) {
 	s.dropBelow(9)
 	if s.has(8) || !s.has(12) || len(s.r) != 1 {
 		t.Fatalf("after dropBelow(9): ranges %v, want [12,12]", s.r)
+	}
+}
+
+// Small rounds of several partitions are read as one batch, so an output
+// that writes a batch per linger is not held to a few results per write.
+func TestPartitionedRoundsAreReadTogether(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	var o outcomes
+	for i := int32(0); i < 3; i++ {
+		p := partition.NewPartition("ev", i, partition.Fresh, 0, nil)
+		write(t, b, sourced(p, &o, 0, fmt.Sprint("k", i), 1, 12)) // each closes its [0,10)
+	}
+	res, ack := readNow(t, b)
+	if len(res) != 3 {
+		t.Fatalf("read %d results at once, want the 3 partitions' rounds together", len(res))
+	}
+	_ = ack(context.Background(), nil)
+	order, _ := o.get()
+	if len(order) != 0 {
+		t.Fatalf("batches done %v while their [10,20) windows are open", order)
 	}
 }
