@@ -50,7 +50,11 @@ func TestLongKillsAndScaling(t *testing.T) {
 		}})
 	}
 	steps = append(steps,
-		step{400 * time.Second, "1 -> 3", func() { e.StartInstance("exact-1"); e.StartInstance("exact-2") }},
+		step{400 * time.Second, "1 -> 3", func() {
+			e.StartInstance("exact-1")
+			e.StartInstance("exact-2")
+			t.Logf("partitions: %s", e.WaitAssigned(30*time.Second, "exact-0", "exact-1", "exact-2"))
+		}},
 		step{800 * time.Second, "3 -> 1", func() { e.Instance("exact-1").Stop(); e.Instance("exact-2").Stop() }},
 	)
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at < steps[j].at })
