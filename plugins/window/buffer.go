@@ -62,13 +62,14 @@ type metrics struct {
 // ownership of the input's ack func; ReadBatch hands out closed windows and
 // pass-through messages in the order they were produced.
 type windowBuffer struct {
-	opts  *options
-	eng   *Engine
-	x     *extractor
-	wal   *wal // nil: inputs are acknowledged when their windows are written
-	log   *service.Logger
-	m     metrics
-	clock func() time.Time
+	opts    *options
+	eng     *Engine
+	x       *extractor
+	wal     *wal // nil: inputs are acknowledged when their windows are written
+	log     *service.Logger
+	lateLog *lateLog // nil without a logger
+	m       metrics
+	clock   func() time.Time
 
 	writeMu sync.Mutex // serialises WriteBatch: the scratch events are reused
 	scratch []Event
@@ -103,6 +104,7 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 	}
 	if mgr != nil {
 		b.log = mgr.Logger()
+		b.lateLog = newLateLog(clock, b.log.Info)
 		mt := mgr.Metrics()
 		b.m = metrics{
 			eventsIn:    mt.NewCounter("window_events_in"),
@@ -438,7 +440,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		}
 		in++
 		if len(out.Late) > 0 {
-			if b.handleLate(msg, out.Late) {
+			if b.handleLate(msg, ev, out.Late) {
 				pass = append(pass, msg)
 			}
 		}
@@ -476,7 +478,7 @@ func failValidation(msg *service.Message, err error) {
 }
 
 // handleLate marks (or drops) a late event; true means pass it through.
-func (b *windowBuffer) handleLate(msg *service.Message, late []LateInfo) bool {
+func (b *windowBuffer) handleLate(msg *service.Message, ev *Event, late []LateInfo) bool {
 	for _, l := range late {
 		if b.m.late != nil {
 			b.m.late.Incr(1, l.Window)
@@ -489,6 +491,9 @@ func (b *windowBuffer) handleLate(msg *service.Message, late []LateInfo) bool {
 			}
 		}
 		return false
+	}
+	if b.lateLog != nil {
+		b.lateLog.late(b.lateKey(ev, late[0].Window), ev.Time, late[0])
 	}
 	l := late[0]
 	names := make([]string, len(late))
@@ -506,6 +511,16 @@ func (b *windowBuffer) handleLate(msg *service.Message, late []LateInfo) bool {
 	msg.MetaSetMut("window_end", FormatTime(l.End))
 	msg.MetaSetMut("window_watermark", FormatTime(l.Watermark))
 	return true
+}
+
+// lateKey is the event's key for the named window definition.
+func (b *windowBuffer) lateKey(ev *Event, window string) string {
+	for i := range b.opts.engine.Windows {
+		if b.opts.engine.Windows[i].Name == window && i < len(ev.Inputs) {
+			return string(ev.Inputs[i].Key)
+		}
+	}
+	return ""
 }
 
 // ReadBatch implements service.BatchBuffer.
