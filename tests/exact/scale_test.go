@@ -16,7 +16,7 @@ func TestScaleOutAndIn(t *testing.T) {
 // TestScaleOutAndInWithCrash is TestScaleOutAndIn with one of the two
 // leaving instances killed (SIGKILL) and never restarted: its partitions
 // reach the remaining instance only when its group session expires (the
-// input's session timeout), so this scenario waits longer for the results.
+// input's session_timeout in JobConfig).
 func TestScaleOutAndInWithCrash(t *testing.T) {
 	runScale(t, ShortData(8), true)
 }
@@ -40,7 +40,7 @@ func runScale(t *testing.T, data GenOptions, crash bool) {
 	t.Logf("3 -> 1 instances at 135s of event time (exact-2 killed: %v), %d events sent", crash, p.Sent())
 	// A member that left without a LeaveGroup (killed, or static and not
 	// leaving on close) holds its partitions until its session expires: up
-	// to the input's session timeout (45 s) plus a rebalance.
+	// to the input's session_timeout plus a rebalance.
 	leaving := time.Now()
 	owners = e.WaitAssigned(90*time.Second, "exact-0")
 	t.Logf("exact-0 owns every partition again %v after the 3 -> 1 (%s)", time.Since(leaving).Round(100*time.Millisecond), owners)
