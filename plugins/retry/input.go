@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,20 +39,9 @@ type retryTopicsInput struct {
 }
 
 func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clock Clock) (*retryTopicsInput, error) {
-	var brokers []string
-	raw, err := conf.FieldStringList(inFieldSeedBrokers)
+	brokers, err := kafkaconn.SeedBrokers(conf, inFieldSeedBrokers)
 	if err != nil {
 		return nil, err
-	}
-	for _, b := range raw {
-		for _, s := range strings.Split(b, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				brokers = append(brokers, s)
-			}
-		}
-	}
-	if len(brokers) == 0 {
-		return nil, errors.New("seed_brokers: at least one broker address is required")
 	}
 	topics, err := conf.FieldStringList(inFieldTopics)
 	if err != nil {

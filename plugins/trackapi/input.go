@@ -25,6 +25,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/internal/kafkaconn"
 	"github.com/streamkit/pipeline/plugins/validate"
 )
 
@@ -162,13 +163,9 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if err != nil {
 		return nil, err
 	}
-	brokers, err := conf.FieldStringList(fBrokers)
+	brokers, err := kafkaconn.SeedBrokers(conf, fBrokers)
 	if err != nil {
 		return nil, err
-	}
-	brokers = splitBrokers(brokers)
-	if len(brokers) == 0 {
-		return nil, fmt.Errorf("%s: at least one broker is required", fBrokers)
 	}
 	topic, err := conf.FieldString(fTopic)
 	if err != nil {

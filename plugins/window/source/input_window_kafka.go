@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,13 +138,9 @@ type inputMetrics struct {
 }
 
 func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error) {
-	brokers, err := conf.FieldStringList(fSeedBrokers)
+	brokers, err := kafkaconn.SeedBrokers(conf, fSeedBrokers)
 	if err != nil {
 		return nil, err
-	}
-	brokers = splitAddrs(brokers)
-	if len(brokers) == 0 {
-		return nil, errors.New("field seed_brokers: at least one broker is required")
 	}
 	topics, err := conf.FieldStringList(fTopics)
 	if err != nil {
@@ -236,18 +231,6 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		in.opts = append(in.opts, kgo.InstanceID(instanceID))
 	}
 	return in, nil
-}
-
-func splitAddrs(in []string) []string {
-	var out []string
-	for _, s := range in {
-		for _, a := range strings.Split(s, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
 }
 
 // Connect implements service.BatchInput.
