@@ -85,6 +85,8 @@ type windowBuffer struct {
 	// Window state per window_kafka partition (see buffer_partitioned.go);
 	// eng serves every other input. Guarded by mu.
 	parts map[*partition.Partition]*partState
+	// Retried events waiting for their partition to deliver here.
+	parked []parkedEvent
 
 	stop     chan struct{}
 	stopOnce sync.Once

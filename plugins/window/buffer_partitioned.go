@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
@@ -88,11 +89,10 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 }
 
 // partFor returns the state of p, creating and attaching it on p's first
-// batch. Callers hold writeMu (not b.mu).
-func (b *windowBuffer) partFor(p *partition.Partition) (*partState, error) {
-	var err error
+// batch (fresh). Callers hold writeMu (not b.mu).
+func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh bool, err error) {
 	sink := p.Attach(func() partition.Sink {
-		var ps *partState
+		fresh = true
 		if ps, err = b.newPartState(p); err != nil {
 			return nil
 		}
@@ -102,9 +102,9 @@ func (b *windowBuffer) partFor(p *partition.Partition) (*partState, error) {
 		return ps
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return sink.(*partState), nil
+	return sink.(*partState), fresh, nil
 }
 
 // Checkpoint implements partition.Sink.
@@ -254,10 +254,15 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		ref.Release(errRevoked)
 		return
 	}
-	ps, err := b.partFor(sb.Part)
+	ps, fresh, err := b.partFor(sb.Part)
 	if err != nil {
 		ref.Release(err)
 		return
+	}
+	if fresh {
+		// Retried events waiting for this partition go first: they are
+		// older than what it delivers now.
+		b.unpark(ctx, ps)
 	}
 	b.ingestInto(ctx, batch, ref, ps, sb.Last)
 }
@@ -265,27 +270,29 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 // writeUnsourced windows events that did not come from window_kafka while
 // one feeds the buffer: retried events, whose kafka_topic/kafka_partition
 // name the partition they first came from. Each joins that partition's
-// state if this instance owns it. Otherwise it cannot be counted here
-// without splitting its windows between instances, so it is passed on as an
-// error of class `unowned` (to the dead-letter route, for replay).
-// Callers hold writeMu.
+// state if this instance owns it. One whose partition has not delivered
+// here yet (right after a start or a rebalance the retry input is often
+// first) waits for it, up to unownedWait; then it cannot be counted here
+// without splitting its windows between instances, and is passed on as an
+// error of class `unowned` (to the dead-letter route, for replay). Errored
+// events pass on at once. Callers hold writeMu.
 func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) {
 	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
 	defer ref.Release(nil)
 	byPart := map[*partState]service.MessageBatch{}
 	var order []*partState
-	var unowned service.MessageBatch
+	var pass service.MessageBatch
 	b.mu.Lock()
+	now := b.clock().UnixNano()
 	for _, msg := range batch {
 		ps := b.ownerLocked(msg)
 		if ps == nil {
-			if msg.GetError() == nil {
-				topic, _ := msg.MetaGet("kafka_topic")
-				part, _ := msg.MetaGet("kafka_partition")
-				msg.SetError(fmt.Errorf("window: this instance does not own %s/%s, the partition the event belongs to: counting it here would split its windows between instances", topic, part))
-				msg.MetaSetMut("error_class", "unowned")
+			if msg.GetError() != nil {
+				pass = append(pass, msg)
+				continue
 			}
-			unowned = append(unowned, msg)
+			ref.Hold()
+			b.parked = append(b.parked, parkedEvent{msg: msg, ref: ref, since: now})
 			continue
 		}
 		if _, ok := byPart[ps]; !ok {
@@ -293,12 +300,64 @@ func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.Message
 		}
 		byPart[ps] = append(byPart[ps], msg)
 	}
-	b.enqueuePassLocked(ref, unowned, nil)
+	b.enqueuePassLocked(ref, pass, nil)
 	b.mu.Unlock()
 	for _, ps := range order {
 		ref.Hold()
 		b.ingestInto(ctx, byPart[ps], ref, ps, -1)
 	}
+}
+
+// unownedWait is how long a retried event waits for its partition to
+// deliver to this instance before it is passed on as `unowned`.
+const unownedWait = 30 * time.Second
+
+// parkedEvent is a retried event waiting for its partition (see
+// writeUnsourced); it holds ref until it is windowed or passed on.
+type parkedEvent struct {
+	msg   *service.Message
+	ref   *Ack
+	since int64
+}
+
+// unpark windows the parked events that ps owns. Callers hold writeMu.
+func (b *windowBuffer) unpark(ctx context.Context, ps *partState) {
+	b.mu.Lock()
+	var mine []parkedEvent
+	kept := b.parked[:0]
+	for _, pe := range b.parked {
+		if b.ownerLocked(pe.msg) == ps {
+			mine = append(mine, pe)
+			continue
+		}
+		kept = append(kept, pe)
+	}
+	clear(b.parked[len(kept):])
+	b.parked = kept
+	b.mu.Unlock()
+	for _, pe := range mine {
+		b.ingestInto(ctx, service.MessageBatch{pe.msg}, pe.ref, ps, -1)
+	}
+}
+
+// expireParkedLocked passes on, as `unowned`, the parked events that waited
+// unownedWait for a partition this instance does not get.
+func (b *windowBuffer) expireParkedLocked(now int64) {
+	kept := b.parked[:0]
+	for _, pe := range b.parked {
+		if now-pe.since < int64(unownedWait) {
+			kept = append(kept, pe)
+			continue
+		}
+		topic, _ := pe.msg.MetaGet("kafka_topic")
+		part, _ := pe.msg.MetaGet("kafka_partition")
+		pe.msg.SetError(fmt.Errorf("window: this instance does not own %s/%s, the partition the event belongs to (waited %v): counting it here would split its windows between instances", topic, part, unownedWait))
+		pe.msg.MetaSetMut("error_class", "unowned")
+		b.enqueuePassLocked(pe.ref, service.MessageBatch{pe.msg}, nil)
+		pe.ref.Release(nil)
+	}
+	clear(b.parked[len(kept):])
+	b.parked = kept
 }
 
 // ownerLocked finds the partition state a message's kafka_topic and
@@ -395,6 +454,7 @@ func sourceBatch(msg *service.Message) *partition.Batch {
 // times ahead of it, moves on by the wall-clock time since its last batch,
 // so its remaining windows close without newer events.
 func (b *windowBuffer) tickPartsLocked(now int64) {
+	b.expireParkedLocked(now)
 	idle := b.opts.engine.IdleTimeout
 	for _, ps := range b.parts {
 		ps.eng.Tick(now)
@@ -416,6 +476,10 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 // abortPartsLocked drops every partition's open windows without emitting
 // them, nacking the inputs they hold.
 func (b *windowBuffer) abortPartsLocked(err error) {
+	for _, pe := range b.parked {
+		pe.ref.Release(err)
+	}
+	b.parked = nil
 	for _, ps := range b.parts {
 		ps.eng.Abort(err)
 		for _, g := range ps.eng.Drain() {

@@ -173,8 +173,9 @@ func TestPartitionedDropEmitsNothing(t *testing.T) {
 }
 
 // Retried events (not from the source) join the state of the partition
-// their metadata names when this instance owns it, and are passed on as
-// `unowned` errors when it does not.
+// their metadata names when this instance owns it; one whose partition has
+// not delivered here waits for it (and joins it when it does), and is
+// passed on as an `unowned` error when it never does.
 func TestPartitionedRetriedEventsFollowTheirPartition(t *testing.T) {
 	partition.SourceStarted()
 	defer partition.SourceStopped()
@@ -184,25 +185,39 @@ func TestPartitionedRetriedEventsFollowTheirPartition(t *testing.T) {
 	var o outcomes
 	write(t, b, sourced(p, &o, 0, "a", 1))
 
-	retried := batchOf(`{"k":"a","ts":"`+FormatTime(at(2))+`"}`, `{"k":"q","ts":"`+FormatTime(at(2))+`"}`)
-	retried[0].MetaSetMut("kafka_topic", "ev")
-	retried[0].MetaSetMut("kafka_partition", "2")
-	retried[1].MetaSetMut("kafka_topic", "ev")
-	retried[1].MetaSetMut("kafka_partition", "1")
+	retried := batchOf(`{"k":"a","ts":"`+FormatTime(at(2))+`"}`, `{"k":"q","ts":"`+FormatTime(at(2))+`"}`, `{"k":"z","ts":"`+FormatTime(at(2))+`"}`)
+	for i, part := range []string{"2", "1", "3"} {
+		retried[i].MetaSetMut("kafka_topic", "ev")
+		retried[i].MetaSetMut("kafka_partition", part)
+	}
 	var acked ackRecorder
 	if err := b.WriteBatch(context.Background(), retried, acked.fn); err != nil {
 		t.Fatal(err)
 	}
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d messages passed on; the events of partitions 1 and 3 should wait for them", n)
+	}
+	// Partition 1 delivers: its waiting event joins its state.
+	p1 := partition.NewPartition("ev", 1, partition.Fresh, 0, nil)
+	write(t, b, sourced(p1, &o, 0, "q", 1, 12))
+	res, ackRes := readNow(t, b)
+	if n, _ := res[0].MetaGet("window_events"); len(res) != 1 || n != "2" {
+		t.Fatalf("partition 1's window [0,10): %d results, %s events; want one with 2 (one retried)", len(res), n)
+	}
+	_ = ackRes(context.Background(), nil)
+	// Partition 3 never does: after unownedWait its event is passed on.
+	clock.Add(unownedWait)
+	b.tick()
 	pass, ackPass := readNow(t, b)
 	if len(pass) != 1 || pass[0].GetError() == nil {
-		t.Fatalf("want the event of partition 1 passed on as an error, got %d messages", len(pass))
+		t.Fatalf("want the event of partition 3 passed on as an error, got %d messages", len(pass))
 	}
 	if c, _ := pass[0].MetaGet("error_class"); c != "unowned" {
 		t.Fatalf("error_class %q, want unowned", c)
 	}
 	_ = ackPass(context.Background(), nil)
 	write(t, b, sourced(p, &o, 1, "a", 12))
-	res, _ := readNow(t, b)
+	res, _ = readNow(t, b)
 	if n, _ := res[0].MetaGet("window_events"); n != "2" {
 		t.Fatalf("window [0,10) of a counted %s events, want 2 (one retried)", n)
 	}

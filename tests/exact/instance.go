@@ -28,6 +28,7 @@ type Instance struct {
 	done     chan struct{}
 	err      error
 	starts   int
+	env      []string // extra KEY=VALUE entries for every start
 }
 
 func newInstance(t testing.TB, id, config, brokers string) *Instance {
@@ -67,6 +68,7 @@ func (in *Instance) Start() {
 	cmd.Dir = in.dir
 	cmd.Env = append(os.Environ(), "TMPDIR="+in.tmp, "KAFKA_BROKERS="+in.brokers,
 		"INSTANCE_ID="+in.ID, "PIPELINE_HTTP_ADDRESS="+httpAddr)
+	cmd.Env = append(cmd.Env, in.env...)
 	// One log over all starts, so a failure shows what every run did.
 	fmt.Fprintf(in.out, "=== %s start %d (dir %s)\n", in.ID, in.starts+1, in.dir)
 	cmd.Stdout, cmd.Stderr = in.out, in.out
