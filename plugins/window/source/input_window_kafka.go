@@ -65,8 +65,9 @@ caught up with its high watermark and the input is waiting for records; a partit
 is, so over a backlog the results do not depend on fetch timing.
 
 The window key must be the Kafka key (or a function of it): windows are per partition, so a key spread
-over several partitions would produce one result per partition for the same window. Re-key through a topic
-first otherwise (see the README's "Repartitioning").
+over several partitions would produce one result per partition for the same window. Otherwise re-key through
+a topic first; that step must itself write each event exactly once (Kafka transactions) for the results to
+stay exact.
 
 Metadata: ` + "`kafka_key`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp_ms`, `kafka_timestamp_unix`, `kafka_tombstone_message`, `kafka_lag`" + ` and
 every record header, as on the ` + "`redpanda`" + ` input.`).
