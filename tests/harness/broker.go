@@ -65,6 +65,16 @@ func CreateTopics(t testing.TB, addr string, partitions int32, topics ...string)
 // CommittedOffsets sums the committed offsets of group on topic.
 func CommittedOffsets(t testing.TB, addr, group, topic string) int64 {
 	t.Helper()
+	var sum int64
+	for _, ps := range fetchOffsets(t, addr, group)[topic] {
+		sum += ps.At
+	}
+	return sum
+}
+
+// fetchOffsets reads group's committed offsets, with their metadata.
+func fetchOffsets(t testing.TB, addr, group string) kadm.OffsetResponses {
+	t.Helper()
 	cl := newClient(t, addr)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -73,11 +83,7 @@ func CommittedOffsets(t testing.TB, addr, group, topic string) int64 {
 	if err != nil {
 		t.Fatalf("fetch offsets of %s: %v", group, err)
 	}
-	var sum int64
-	for _, ps := range offs[topic] {
-		sum += ps.At
-	}
-	return sum
+	return offs
 }
 
 func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
