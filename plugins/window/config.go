@@ -202,6 +202,9 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 	if w.NameField, err = wc.FieldString(fNameField); err != nil {
 		return w, src, err
 	}
+	if err = parseResultBounds(wc, at, &w); err != nil {
+		return w, src, err
+	}
 	emit, err := wc.FieldString(fEmit)
 	if err != nil {
 		return w, src, err
@@ -316,9 +319,12 @@ type resultField struct {
 // either: the result would then hold one name twice.
 func resultFields(w *WindowSpec) []resultField {
 	fs := []resultField{
-		{name: "window_start", what: "window_start"},
-		{name: "window_end", what: "window_end"},
+		{name: w.StartField, at: fStartField, self: fmt.Sprintf("%q", w.StartField), what: fStartField},
+		{name: w.EndField, at: fEndField, self: fmt.Sprintf("%q", w.EndField), what: fEndField},
 		{name: w.KeyName, at: fKeyName, self: fmt.Sprintf("%q", w.KeyName), what: "the key field (key_name)"},
+	}
+	if w.DurationField != "" {
+		fs = append(fs, resultField{name: w.DurationField, at: fDuration, self: fmt.Sprintf("%q", w.DurationField), what: fDuration})
 	}
 	if w.NameField != "" {
 		fs = append(fs, resultField{name: w.NameField, at: fNameField, self: fmt.Sprintf("%q", w.NameField), what: "name_field"})
@@ -346,6 +352,37 @@ func checkResultNames(w *WindowSpec, at string) error {
 				return fmt.Errorf("field %s.%s: %s is also %s; every field of the result needs its own name", at, f.at, f.self, p.what)
 			}
 		}
+	}
+	return nil
+}
+
+// parseResultBounds reads how the result names and reports its bounds.
+func parseResultBounds(wc *service.ParsedConfig, at string, w *WindowSpec) error {
+	var err error
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{fStartField, &w.StartField}, {fEndField, &w.EndField}, {fDuration, &w.DurationField}} {
+		if *f.dst, err = wc.FieldString(f.name); err != nil {
+			return err
+		}
+	}
+	if w.StartField == "" || w.EndField == "" {
+		name := fStartField
+		if w.StartField != "" {
+			name = fEndField
+		}
+		return fmt.Errorf("field %s.%s: must not be empty", at, name)
+	}
+	bounds, err := wc.FieldString(fBounds)
+	if err != nil {
+		return err
+	}
+	if bounds == "activity" {
+		if w.Kind != Session {
+			return fmt.Errorf("field %s.%s: only session windows have activity bounds", at, fBounds)
+		}
+		w.ActivityBounds = true
 	}
 	return nil
 }

@@ -84,11 +84,15 @@ func renderBody(spec *WindowSpec, key string, start, end string, st *state) []by
 		b = append(b, ':')
 		b = appendJSONString(b, spec.Name)
 	}
-	b = append(b, `,"window_start":"`...)
-	b = append(b, start...)
-	b = append(b, `","window_end":"`...)
-	b = append(b, end...)
-	b = append(b, '"')
+	if spec.StartField == "" && spec.EndField == "" && spec.DurationField == "" && !spec.ActivityBounds {
+		b = append(b, `,"window_start":"`...)
+		b = append(b, start...)
+		b = append(b, `","window_end":"`...)
+		b = append(b, end...)
+		b = append(b, '"')
+	} else {
+		b = appendBounds(b, spec, start, end)
+	}
 	for i := range specs {
 		b = append(b, ',')
 		b = appendJSONString(b, specs[i].Name)
@@ -106,6 +110,50 @@ func renderBody(spec *WindowSpec, key string, start, end string, st *state) []by
 		}
 	}
 	return append(b, '}')
+}
+
+// appendBounds writes the start and end fields under their configured names,
+// the session's activity instead of its window if asked, and the duration.
+// The bounds arrive formatted (every caller formats them once per window);
+// only these options need them as instants again, so they parse them back
+// rather than widen every caller.
+func appendBounds(b []byte, spec *WindowSpec, start, end string) []byte {
+	startNs, endNs := parseBound(start), parseBound(end)
+	if spec.ActivityBounds {
+		endNs -= spec.Gap // a session's window ends one gap after its last event
+		end = FormatTime(endNs)
+	}
+	b = append(b, ',')
+	b = appendJSONString(b, orDefault(spec.StartField, "window_start"))
+	b = append(b, ':')
+	b = appendJSONString(b, start)
+	b = append(b, ',')
+	b = appendJSONString(b, orDefault(spec.EndField, "window_end"))
+	b = append(b, ':')
+	b = appendJSONString(b, end)
+	if spec.DurationField != "" {
+		b = append(b, ',')
+		b = appendJSONString(b, spec.DurationField)
+		b = append(b, ':')
+		b = strconv.AppendFloat(b, float64(endNs-startNs)/1e9, 'f', -1, 64)
+	}
+	return b
+}
+
+// parseBound reads back what FormatTime wrote.
+func parseBound(s string) int64 {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic("window: unparseable bound " + s) // FormatTime wrote it
+	}
+	return t.UnixNano()
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 const hexDigits = "0123456789abcdef"

@@ -48,6 +48,14 @@ type WindowSpec struct {
 	MaxLength    int64 // session: 0 = unbounded
 	KeyName      string
 	NameField    string // "": the body does not name its window
+	// Result bounds: the names of the start and end fields of the body,
+	// an optional duration field (seconds), and for sessions whether the
+	// body reports the window [first event, last event + gap) or the
+	// activity [first event, last event]. Metadata and window_id always
+	// carry the window.
+	StartField, EndField string
+	DurationField        string
+	ActivityBounds       bool
 	Emit         EmitMode
 	EmitInterval int64
 	Aggs         []AggSpec

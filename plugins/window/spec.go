@@ -30,6 +30,10 @@ const (
 	fKeyField     = "key_field"
 	fKeyName      = "key_name"
 	fNameField    = "name_field"
+	fStartField   = "start_field"
+	fEndField     = "end_field"
+	fDuration     = "duration_field"
+	fBounds       = "session_bounds"
 	fCheck        = "check"
 	fEmit         = "emit"
 	fEmitInterval = "emit_interval"
@@ -58,6 +62,9 @@ map win {
     if $typ == "hopping" && $slide <= 0 { "field windows[%d].slide: must be a duration greater than zero for hopping windows".format($i) } else { null },
     if $typ == "hopping" && $slide > $size { "field windows[%d].slide: must not exceed size".format($i) } else { null },
     if $typ == "session" && $w.gap.or("").apply("dur") <= 0 { "field windows[%d].gap: must be a duration greater than zero for session windows".format($i) } else { null },
+    if $typ != "session" && $w.session_bounds.or("window") != "window" { "field windows[%d].session_bounds: only session windows have activity bounds".format($i) } else { null },
+    if $w.exists("start_field") && $w.start_field == "" { "field windows[%d].start_field: must not be empty".format($i) } else { null },
+    if $w.exists("end_field") && $w.end_field == "" { "field windows[%d].end_field: must not be empty".format($i) } else { null },
     if [$w.exists("key"), $w.exists("key_mapping"), $w.key_field.or("") != ""].filter(b -> b).length() > 1 { "field windows[%d].key: key, key_mapping and key_field are mutually exclusive".format($i) } else { null },
   ].concat($w.aggregates.or([]).enumerated().map_each(a -> [
     if a.value.exists("mapping") && a.value.field.or("") != "" { "field windows[%d].aggregates[%d].mapping: field and mapping are mutually exclusive".format($i, a.index) } else { null },
@@ -69,11 +76,16 @@ map win {
 map result_names {
   let key = this.key_name.or("key")
   let nf = this.name_field.or("")
+  let sf = this.start_field.or("window_start")
+  let ef = this.end_field.or("window_end")
+  let df = this.duration_field.or("")
   root = [
-    {"name": "window_start", "at": "", "self": "", "what": "window_start"},
-    {"name": "window_end", "at": "", "self": "", "what": "window_end"},
+    {"name": $sf, "at": "start_field", "self": "%q".format($sf), "what": "start_field"},
+    {"name": $ef, "at": "end_field", "self": "%q".format($ef), "what": "end_field"},
     {"name": $key, "at": "key_name", "self": "%q".format($key), "what": "the key field (key_name)"},
   ].concat(
+    if $df != "" { [{"name": $df, "at": "duration_field", "self": "%q".format($df), "what": "duration_field"}] } else { [] }
+  ).concat(
     if $nf != "" { [{"name": $nf, "at": "name_field", "self": "%q".format($nf), "what": "name_field"}] } else { [] }
   ).concat(this.aggregates.or([]).enumerated().map_each(a -> [
     {"name": a.value.name.or(""), "at": "aggregates[%d].name".format(a.index), "self": "%q".format(a.value.name.or("")), "what": "aggregate %d".format(a.index)},
@@ -150,6 +162,14 @@ func windowFields() []*service.ConfigField {
 		service.NewStringField(fNameField).
 			Description("When set, the emitted JSON also has this field holding the window's `name`, so several windows can share one topic and readers tell them apart without a mapping (which would parse and re-serialise every result).").
 			Default("").Example("window"),
+		service.NewStringField(fStartField).Description("Name of the result's start field.").Default("window_start").Example("start"),
+		service.NewStringField(fEndField).Description("Name of the result's end field.").Default("window_end").Example("end"),
+		service.NewStringField(fDuration).
+			Description("When set, the result also has this field: seconds from its start to its end, as a JSON number (fractions kept).").
+			Default("").Example("duration"),
+		service.NewStringEnumField(fBounds, "window", "activity").
+			Description("Session windows: what the result's start and end fields report. `window`: the window, first event to last event + `gap` (when the session closes). `activity`: first event to last event, as a sessions report usually wants it. The `window_start`/`window_end` metadata and `window_id` always name the window.").
+			Default("window"),
 		service.NewBloblangField(fCheck).
 			Description("Optional Bloblang query; events for which it is not `true` are not part of this window. Events that no window takes pass through the buffer unchanged.").
 			Optional().Example(`this.type == "page_view"`),
@@ -232,7 +252,7 @@ An event whose windows have all closed is late (for hopping windows an event sti
 
 == Emissions
 
-Each closed (window, key) becomes one JSON message: the key (field ` + "`key_name`" + `), ` + "`window_start`, `window_end`" + ` (RFC 3339, UTC) and the named aggregates. Metadata: ` + "`window_name`, `window_type`, `window_key`, `window_start`, `window_end`, `window_events`, `window_emit` (`final` or `update`) and `window_id`" + ` = ` + "`key|start|end`" + `, deterministic across replays: use it as the Kafka message key so a replayed window lands on the same key (see Delivery guarantees for how to keep the right record). When several windows share a topic, key by ` + "`${! meta(\"window_name\") }|${! meta(\"window_id\") }`" + `. All emissions of one closing window form one batch.
+Each closed (window, key) becomes one JSON message: the key (field ` + "`key_name`" + `), ` + "`window_start`, `window_end`" + ` (RFC 3339, UTC; renamed by ` + "`start_field`/`end_field`" + `, a session's activity instead of its window with ` + "`session_bounds: activity`" + `, plus seconds between them with ` + "`duration_field`" + `) and the named aggregates. Metadata: ` + "`window_name`, `window_type`, `window_key`, `window_start`, `window_end`, `window_events`, `window_emit` (`final` or `update`) and `window_id`" + ` = ` + "`key|start|end`" + `, deterministic across replays: use it as the Kafka message key so a replayed window lands on the same key (see Delivery guarantees for how to keep the right record). When several windows share a topic, key by ` + "`${! meta(\"window_name\") }|${! meta(\"window_id\") }`" + `. All emissions of one closing window form one batch.
 
 Order: the buffer hands out the final results of each window definition in ` + "`window_end`" + ` order (one batch per closing window, its keys sorted; closing sessions by end, start and key); different definitions interleave by when their windows close. Benthos then runs the pipeline's processors on several batches at once (` + "`pipeline.threads`" + `, by default one per CPU) and outputs may send several batches at once (` + "`max_in_flight`" + `), so results can reach the output in a different order. Where consumers need the buffer's order, set ` + "`pipeline.threads: 1`" + ` and ` + "`max_in_flight: 1`" + ` on the output (and a single-partition topic, or a partition key that keeps related windows together), or order by ` + "`window_end`" + ` downstream.
 
