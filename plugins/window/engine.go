@@ -39,15 +39,15 @@ const (
 
 // WindowSpec is one named window definition. Durations are nanoseconds.
 type WindowSpec struct {
-	Name         string
-	Kind         Kind
-	Size         int64 // tumbling, hopping
-	Slide        int64 // hopping
-	Offset       int64 // tumbling, hopping: shifts the UTC-epoch alignment
-	Gap          int64 // session inactivity gap
-	MaxLength    int64 // session: 0 = unbounded
-	KeyName      string
-	NameField    string // "": the body does not name its window
+	Name      string
+	Kind      Kind
+	Size      int64 // tumbling, hopping
+	Slide     int64 // hopping
+	Offset    int64 // tumbling, hopping: shifts the UTC-epoch alignment
+	Gap       int64 // session inactivity gap
+	MaxLength int64 // session: 0 = unbounded
+	KeyName   string
+	NameField string // "": the body does not name its window
 	// Result bounds: the names of the start and end fields of the body,
 	// an optional duration field (seconds), and for sessions whether the
 	// body reports the window [first event, last event + gap) or the
@@ -56,9 +56,9 @@ type WindowSpec struct {
 	StartField, EndField string
 	DurationField        string
 	ActivityBounds       bool
-	Emit         EmitMode
-	EmitInterval int64
-	Aggs         []AggSpec
+	Emit                 EmitMode
+	EmitInterval         int64
+	Aggs                 []AggSpec
 }
 
 // Config configures an Engine. Durations are nanoseconds.
