@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -104,7 +106,7 @@ func (r *Routes) Summary(ctx context.Context, counts *Counts) ([]any, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, c := range []string{"validation", "retries_exhausted", "processing", "fatal"} {
+	for _, c := range []string{meta.ClassValidation, meta.ClassRetriesExhausted, meta.ClassProcessing, meta.ClassFatal} {
 		kv = append(kv, "dlq_"+c, r.classes[c])
 	}
 	return kv, nil

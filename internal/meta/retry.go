@@ -20,5 +20,12 @@ const (
 	RetryReleasedMs = "retry_released_ms"
 )
 
+// Routing metadata retry_router sets for its `retry` child (the stage topic
+// and the record key); retry_topics drops them again.
+const (
+	RetryStageTopic = "retry_topic"
+	RetryStageKey   = "retry_key"
+)
+
 // RetryPrefix starts every retry state key.
 const RetryPrefix = "retry_"

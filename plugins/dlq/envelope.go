@@ -13,7 +13,7 @@ const Unknown int64 = -1
 // Numeric fields are Unknown when not known.
 type Envelope struct {
 	Error            string // error message
-	Class            string // validation | processing | late | retries_exhausted | fatal
+	Class            string // one of meta.Classes
 	Component        string // label (or name) of the failing component
 	Topic            string // original topic
 	Partition        int64
@@ -48,12 +48,3 @@ type Record struct {
 	Headers     []Header
 	TimestampMs int64
 }
-
-// Error classes.
-const (
-	ClassValidation       = "validation"
-	ClassProcessing       = "processing"
-	ClassLate             = "late"
-	ClassRetriesExhausted = "retries_exhausted"
-	ClassFatal            = "fatal"
-)

@@ -6,44 +6,11 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kgo"
-)
-
-// Metadata conventions of the project read here.
-const (
-	mErrorClass     = "error_class"
-	mComponent      = "error_component"   // set by our processors, see validate
-	mValidationErrs = "validation_errors" // set by validate
-	mTryCatchError  = "error"             // try_catch's error object {what, label, name, path}
-	mRetryAttempt   = "retry_attempt"
-	mRetryFirst     = "retry_first_failure_ms"
-	mRetryLast      = "retry_last_failure_ms"
-	mRetryTopic     = "retry_original_topic"
-	mRetryPartition = "retry_original_partition"
-	mRetryOffset    = "retry_original_offset"
-	mRetryTimestamp = "retry_original_timestamp_ms"
-	mKafkaTopic     = "kafka_topic"
-	mKafkaPartition = "kafka_partition"
-	mKafkaOffset    = "kafka_offset"
-	mKafkaTimestamp = "kafka_timestamp_ms"
-	mKafkaKey       = "kafka_key"
-	mConsumerGroup  = "kafka_consumer_group"
-	// mKafkaHeaders holds the record's headers, in order and as bytes, set by
-	// Connect's redpanda input (franz_headers.go, __rpcn_kafka_headers).
-	mKafkaHeaders = "__rpcn_kafka_headers"
-	// mRaw is where dlq_keep_raw stashes the payload as it was read.
-	mRaw = "@dlq_raw"
-)
-
-// Control metadata for the child output. They start with "@" so that the
-// child's `metadata: {include_patterns: ['^[^@]']}` writes every header but
-// them.
-const (
-	CtlKey         = "@key"
-	CtlTimestampMs = "@timestamp_ms"
-	CtlTopic       = "@topic"
 )
 
 // defaultExclude lists metadata that is pipeline state, not a header of the
@@ -94,7 +61,7 @@ func failure(m *service.Message) (text, component string) {
 			}
 		}
 	}
-	if v, ok := m.MetaGetMut(mTryCatchError); ok {
+	if v, ok := m.MetaGetMut(meta.TryCatchError); ok {
 		switch o := v.(type) {
 		case map[string]any:
 			if text == "" {
@@ -111,7 +78,7 @@ func failure(m *service.Message) (text, component string) {
 			}
 		}
 	}
-	return text, firstNonEmpty(metaStr(m, mComponent), component)
+	return text, firstNonEmpty(metaStr(m, meta.ErrorComponent), component)
 }
 
 // IsFailed tells route_errors where a message goes: errored (default mode),
@@ -120,16 +87,16 @@ func IsFailed(m *service.Message) bool {
 	if m.GetError() != nil {
 		return true
 	}
-	if _, ok := m.MetaGetMut(mErrorClass); ok {
+	if _, ok := m.MetaGetMut(meta.ErrorClass); ok {
 		return true
 	}
-	_, ok := m.MetaGetMut(mTryCatchError)
+	_, ok := m.MetaGetMut(meta.TryCatchError)
 	return ok
 }
 
 // originalKey returns nil for a record without key.
 func originalKey(m *service.Message) []byte {
-	v, ok := m.MetaGetMut(mKafkaKey)
+	v, ok := m.MetaGetMut(meta.KafkaKey)
 	if !ok || v == nil {
 		return nil
 	}
@@ -145,7 +112,7 @@ func originalKey(m *service.Message) []byte {
 // originalHeaders prefers the exact headers the Kafka input recorded; other
 // inputs get their metadata minus pipeline state.
 func originalHeaders(m *service.Message, exclude []*regexp.Regexp) []Header {
-	if v, ok := m.MetaGetMut(mKafkaHeaders); ok {
+	if v, ok := m.MetaGetMut(meta.KafkaHeaders); ok {
 		if rh, ok := v.([]kgo.RecordHeader); ok {
 			hs := make([]Header, 0, len(rh))
 			for _, h := range rh {

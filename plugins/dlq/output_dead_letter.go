@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -187,7 +189,7 @@ func (d *deadLetter) letter(m *service.Message) (*service.Message, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	if raw, ok := m.MetaGetMut(mRaw); ok {
+	if raw, ok := m.MetaGetMut(meta.StashRaw); ok {
 		if b, ok := raw.([]byte); ok {
 			value = b
 		}
@@ -198,23 +200,23 @@ func (d *deadLetter) letter(m *service.Message) (*service.Message, string, error
 	if e.Error == "" {
 		e.Error = "unknown error"
 	}
-	e.Class = firstNonEmpty(metaStr(m, mErrorClass), ClassProcessing)
-	e.Topic = firstMeta(m, mRetryTopic, mKafkaTopic)
-	e.Partition = metaInt(m, mRetryPartition, mKafkaPartition)
-	e.Offset = metaInt(m, mRetryOffset, mKafkaOffset)
-	e.TimestampMs = metaInt(m, mRetryTimestamp, mKafkaTimestamp)
-	e.ConsumerGroup = firstNonEmpty(d.group, metaStr(m, mConsumerGroup))
-	if e.Attempts = metaInt(m, mRetryAttempt); e.Attempts == Unknown {
+	e.Class = firstNonEmpty(metaStr(m, meta.ErrorClass), meta.ClassProcessing)
+	e.Topic = firstMeta(m, meta.RetryOriginalTopic, meta.KafkaTopic)
+	e.Partition = metaInt(m, meta.RetryOriginalPartition, meta.KafkaPartition)
+	e.Offset = metaInt(m, meta.RetryOriginalOffset, meta.KafkaOffset)
+	e.TimestampMs = metaInt(m, meta.RetryOriginalTimestampMs, meta.KafkaTimestampMs)
+	e.ConsumerGroup = firstNonEmpty(d.group, metaStr(m, meta.KafkaConsumerGroup))
+	if e.Attempts = metaInt(m, meta.RetryAttempt); e.Attempts == Unknown {
 		e.Attempts = 1
 	}
-	if e.FirstFailureMs = metaInt(m, mRetryFirst); e.FirstFailureMs == Unknown {
+	if e.FirstFailureMs = metaInt(m, meta.RetryFirstFailureMs); e.FirstFailureMs == Unknown {
 		e.FirstFailureMs = now
 	}
-	if e.LastFailureMs = metaInt(m, mRetryLast); e.LastFailureMs == Unknown {
+	if e.LastFailureMs = metaInt(m, meta.RetryLastFailureMs); e.LastFailureMs == Unknown {
 		e.LastFailureMs = now
 	}
 	e.Pipeline = d.pipeline
-	e.ValidationErrors = metaStr(m, mValidationErrs)
+	e.ValidationErrors = metaStr(m, meta.ValidationErrors)
 
 	rec := Record{Key: originalKey(m), Value: value, Headers: originalHeaders(m, d.exclude), TimestampMs: e.TimestampMs}
 	rec, _ = Fit(rec, &e, d.dialect, d.maxBytes)
@@ -223,13 +225,13 @@ func (d *deadLetter) letter(m *service.Message) (*service.Message, string, error
 	for _, h := range rec.Headers {
 		out.MetaSetMut(h.Key, string(h.Value))
 	}
-	out.MetaSetMut(CtlKey, string(rec.Key))
+	out.MetaSetMut(meta.StashKey, string(rec.Key))
 	ts := rec.TimestampMs
 	if ts == Unknown {
 		ts = now
 	}
-	out.MetaSetMut(CtlTimestampMs, strconv.FormatInt(ts, 10))
-	out.MetaSetMut(CtlTopic, e.Topic)
+	out.MetaSetMut(meta.StashTimestampMs, strconv.FormatInt(ts, 10))
+	out.MetaSetMut(meta.StashTopic, e.Topic)
 	return out, e.Class, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"regexp"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -59,7 +61,7 @@ func (p *inspectProc) ProcessBatch(_ context.Context, batch service.MessageBatch
 		}
 		p.counted.Incr(1, firstNonEmpty(p.in.Add(rec), "unreadable"))
 		if run != nil {
-			run.observe(metaInt(m, mKafkaPartition), metaInt(m, mKafkaOffset))
+			run.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset))
 		}
 	}
 	return []service.MessageBatch{batch}, nil

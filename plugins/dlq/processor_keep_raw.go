@@ -3,6 +3,8 @@ package dlq
 import (
 	"context"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -21,7 +23,7 @@ func (keepRaw) Process(_ context.Context, m *service.Message) (service.MessageBa
 	if err != nil {
 		return nil, err
 	}
-	m.MetaSetMut(mRaw, b)
+	m.MetaSetMut(meta.StashRaw, b)
 	return service.MessageBatch{m}, nil
 }
 

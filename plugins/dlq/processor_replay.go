@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/streamkit/pipeline/internal/eventtime"
@@ -121,7 +123,7 @@ func recordOf(m *service.Message, exclude []*regexp.Regexp) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{Key: originalKey(m), Value: v, Headers: originalHeaders(m, exclude), TimestampMs: metaInt(m, mKafkaTimestamp)}, nil
+	return Record{Key: originalKey(m), Value: v, Headers: originalHeaders(m, exclude), TimestampMs: metaInt(m, meta.KafkaTimestampMs)}, nil
 }
 
 type replayProc struct {
@@ -143,7 +145,7 @@ func (r *replayProc) ProcessBatch(_ context.Context, batch service.MessageBatch)
 		d := r.rp.Decide(rec)
 		if run != nil {
 			// deferred: the run may only end after this batch was handed on
-			defer run.observe(metaInt(m, mKafkaPartition), metaInt(m, mKafkaOffset))
+			defer run.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset))
 		}
 		switch d.Outcome {
 		case Skip:
@@ -157,7 +159,7 @@ func (r *replayProc) ProcessBatch(_ context.Context, batch service.MessageBatch)
 			if run != nil {
 				run.Refused.Add(1)
 			}
-			m.MetaSetMut(mErrorClass, ClassFatal)
+			m.MetaSetMut(meta.ErrorClass, meta.ClassFatal)
 			m.SetError(fmt.Errorf("dlq_replay: %w", d.Err))
 			out = append(out, m)
 			continue
@@ -170,13 +172,13 @@ func (r *replayProc) ProcessBatch(_ context.Context, batch service.MessageBatch)
 		for _, h := range d.Headers {
 			m.MetaSetMut(h.Key, string(h.Value))
 		}
-		m.MetaSetMut(CtlTopic, d.Topic)
-		m.MetaSetMut(CtlKey, string(rec.Key))
+		m.MetaSetMut(meta.StashTopic, d.Topic)
+		m.MetaSetMut(meta.StashKey, string(rec.Key))
 		ts := d.Envelope.TimestampMs
 		if ts == Unknown {
 			ts = rec.TimestampMs // Connect keeps the original timestamp on the DLQ record
 		}
-		m.MetaSetMut(CtlTimestampMs, strconv.FormatInt(ts, 10))
+		m.MetaSetMut(meta.StashTimestampMs, strconv.FormatInt(ts, 10))
 		out = append(out, m)
 	}
 	if len(out) == 0 {

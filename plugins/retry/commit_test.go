@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -47,9 +49,9 @@ output:
 	produce(t, addr,
 		&kgo.Record{Topic: "src", Value: []byte("fresh")},
 		&kgo.Record{Topic: "src-retry-1", Value: []byte("last-attempt"), Headers: []kgo.RecordHeader{
-			{Key: KeyAttempt, Value: []byte("1")},
-			{Key: KeyDueMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
-			{Key: KeyOriginalTopic, Value: []byte("src")},
+			{Key: meta.RetryAttempt, Value: []byte("1")},
+			{Key: meta.RetryDueMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
+			{Key: meta.RetryOriginalTopic, Value: []byte("src")},
 		}},
 	)
 	// Each nack is redelivered; three failed writes each prove the
@@ -68,7 +70,7 @@ output:
 	dlq.failing.Store(false)
 	stages.waitFor(t, 20*time.Second, "the stage write", func() bool { return len(stages.got()) >= 1 })
 	dlq.waitFor(t, 20*time.Second, "the dlq write", func() bool { return len(dlq.got()) >= 1 })
-	if c := dlq.got()[0]; c.meta["error_class"] != ClassRetriesExhausted || c.meta[KeyAttempt] != "2" {
+	if c := dlq.got()[0]; c.meta["error_class"] != meta.ClassRetriesExhausted || c.meta[meta.RetryAttempt] != "2" {
 		t.Fatalf("dlq metadata %v", c.meta)
 	}
 	if len(out.got()) != 0 {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamkit/pipeline/internal/profileservice"
@@ -79,27 +81,27 @@ func checkStages(t *testing.T, stages []captured, calls []time.Time, offset int6
 		t.Fatalf("%d http calls for %d stage writes", len(calls), len(stages))
 	}
 	for i, s := range stages {
-		if got := metaInt(t, s, KeyAttempt); got != int64(i+1) {
+		if got := metaInt(t, s, meta.RetryAttempt); got != int64(i+1) {
 			t.Errorf("stage write %d: retry_attempt %d", i+1, got)
 		}
-		if want := fmt.Sprintf("events-retry-%d", i+1); s.meta[KeyRetryTopic] != want {
-			t.Errorf("stage write %d: topic %q want %q", i+1, s.meta[KeyRetryTopic], want)
+		if want := fmt.Sprintf("events-retry-%d", i+1); s.meta[meta.RetryStageTopic] != want {
+			t.Errorf("stage write %d: topic %q want %q", i+1, s.meta[meta.RetryStageTopic], want)
 		}
-		if s.meta[KeyOriginalTopic] != "events" || metaInt(t, s, KeyOriginalPartition) != 0 ||
-			metaInt(t, s, KeyOriginalOffset) != offset || metaInt(t, s, KeyOriginalTimestampMs) != 1_600_000_000_000 {
+		if s.meta[meta.RetryOriginalTopic] != "events" || metaInt(t, s, meta.RetryOriginalPartition) != 0 ||
+			metaInt(t, s, meta.RetryOriginalOffset) != offset || metaInt(t, s, meta.RetryOriginalTimestampMs) != 1_600_000_000_000 {
 			t.Errorf("stage write %d: original fields %v", i+1, s.meta)
 		}
-		if s.meta[KeyRetryKey] != "k1" || s.meta["trace_id"] != "abc" || s.body != `{"user_id":"u1"}` {
+		if s.meta[meta.RetryStageKey] != "k1" || s.meta["trace_id"] != "abc" || s.body != `{"user_id":"u1"}` {
 			t.Errorf("stage write %d: key/header/body not preserved: %q %v", i+1, s.body, s.meta)
 		}
-		if !strings.Contains(s.meta[KeyLastError], "503") {
-			t.Errorf("stage write %d: last error %q", i+1, s.meta[KeyLastError])
+		if !strings.Contains(s.meta[meta.RetryLastError], "503") {
+			t.Errorf("stage write %d: last error %q", i+1, s.meta[meta.RetryLastError])
 		}
 		if _, leaked := s.meta["kafka_offset"]; leaked {
 			t.Errorf("stage write %d: kafka_* metadata leaked into headers", i+1)
 		}
-		first, last := metaInt(t, s, KeyFirstFailureMs), metaInt(t, s, KeyLastFailureMs)
-		due := metaInt(t, s, KeyDueMs)
+		first, last := metaInt(t, s, meta.RetryFirstFailureMs), metaInt(t, s, meta.RetryLastFailureMs)
+		due := metaInt(t, s, meta.RetryDueMs)
 		delay := []int64{200, 400}[i]
 		if first > last || due != last+delay {
 			t.Errorf("stage write %d: first %d last %d due %d", i+1, first, last, due)
@@ -120,10 +122,10 @@ func TestRetryLadderSucceedsAfterNFailures(t *testing.T) {
 	if !strings.Contains(got.body, `"name"`) || !strings.Contains(got.body, `"user_id":"u1"`) {
 		t.Fatalf("not enriched: %s", got.body)
 	}
-	if metaInt(t, got, KeyAttempt) != 2 || got.meta["kafka_key"] != "k1" || got.meta["trace_id"] != "abc" {
+	if metaInt(t, got, meta.RetryAttempt) != 2 || got.meta["kafka_key"] != "k1" || got.meta["trace_id"] != "abc" {
 		t.Fatalf("final message metadata: %v", got.meta)
 	}
-	if rel, due := metaInt(t, got, KeyReleasedMs), metaInt(t, got, KeyDueMs); rel < due {
+	if rel, due := metaInt(t, got, meta.RetryReleasedMs), metaInt(t, got, meta.RetryDueMs); rel < due {
 		t.Fatalf("released at %d before due %d", rel, due)
 	}
 	if n := svc.Calls("u1"); n != 3 {
@@ -140,14 +142,14 @@ func TestRetryLadderExhaustsIntoDLQ(t *testing.T) {
 	dlq.waitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dlq.got()) == 1 })
 
 	d := dlq.got()[0]
-	if d.meta["error_class"] != ClassRetriesExhausted || metaInt(t, d, KeyAttempt) != 3 {
+	if d.meta["error_class"] != meta.ClassRetriesExhausted || metaInt(t, d, meta.RetryAttempt) != 3 {
 		t.Fatalf("dlq metadata: %v", d.meta)
 	}
-	if d.meta[KeyOriginalTopic] != "events" || metaInt(t, d, KeyOriginalOffset) != 0 ||
-		metaInt(t, d, KeyFirstFailureMs) > metaInt(t, d, KeyLastFailureMs) || d.err == nil {
+	if d.meta[meta.RetryOriginalTopic] != "events" || metaInt(t, d, meta.RetryOriginalOffset) != 0 ||
+		metaInt(t, d, meta.RetryFirstFailureMs) > metaInt(t, d, meta.RetryLastFailureMs) || d.err == nil {
 		t.Fatalf("dlq state: %v err=%v", d.meta, d.err)
 	}
-	if _, ok := d.meta[KeyDueMs]; ok {
+	if _, ok := d.meta[meta.RetryDueMs]; ok {
 		t.Fatalf("dlq record carries a due time")
 	}
 	if n := svc.Calls("u1"); n != 3 {
@@ -173,7 +175,7 @@ func TestValidationErrorGoesStraightToDLQ(t *testing.T) {
 	produce(t, addr, &kgo.Record{Topic: "events", Value: []byte(`{}`)})
 	dlq.waitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dlq.got()) == 1 })
 	d := dlq.got()[0]
-	if d.meta["error_class"] != ClassValidation || metaInt(t, d, KeyAttempt) != 1 {
+	if d.meta["error_class"] != meta.ClassValidation || metaInt(t, d, meta.RetryAttempt) != 1 {
 		t.Fatalf("dlq metadata: %v", d.meta)
 	}
 	if len(stages.got())+len(out.got()) != 0 {

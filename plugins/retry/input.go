@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/internal/kafkaconn"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -206,12 +208,12 @@ func (r *retryTopicsInput) pollLoop(ctx context.Context, cl *kgo.Client, gate *G
 // rather than stuck forever.
 func (r *retryTopicsInput) dueOf(rec *kgo.Record) time.Time {
 	for _, h := range rec.Headers {
-		if h.Key != KeyDueMs {
+		if h.Key != meta.RetryDueMs {
 			continue
 		}
 		ms, err := strconv.ParseInt(string(h.Value), 10, 64)
 		if err != nil {
-			r.log.Warnf("retry_topics: %s/%d@%d has invalid %s %q, releasing now", rec.Topic, rec.Partition, rec.Offset, KeyDueMs, h.Value)
+			r.log.Warnf("retry_topics: %s/%d@%d has invalid %s %q, releasing now", rec.Topic, rec.Partition, rec.Offset, meta.RetryDueMs, h.Value)
 			return time.Time{}
 		}
 		return time.UnixMilli(ms)
@@ -247,7 +249,7 @@ func (r *retryTopicsInput) ReadBatch(ctx context.Context) (service.MessageBatch,
 		}
 		r.release.Incr(1, rec.Topic)
 		msg := recordToMessage(rec)
-		msg.MetaSetMut(KeyReleasedMs, now.UnixMilli())
+		msg.MetaSetMut(meta.RetryReleasedMs, now.UnixMilli())
 		batch[i] = msg
 		ackFns[i] = acks.deliver(rel.TP, rec.Offset, rec.LeaderEpoch)
 	}
@@ -268,17 +270,17 @@ func (r *retryTopicsInput) ReadBatch(ctx context.Context) (service.MessageBatch,
 func recordToMessage(rec *kgo.Record) *service.Message {
 	msg := service.NewMessage(rec.Value)
 	for _, h := range rec.Headers {
-		if h.Key == KeyRetryTopic || h.Key == KeyRetryKey {
+		if h.Key == meta.RetryStageTopic || h.Key == meta.RetryStageKey {
 			continue
 		}
 		msg.MetaSetMut(h.Key, string(h.Value))
 	}
-	msg.MetaSetMut("kafka_key", string(rec.Key))
-	msg.MetaSetMut("kafka_topic", rec.Topic)
-	msg.MetaSetMut("kafka_partition", int(rec.Partition))
-	msg.MetaSetMut("kafka_offset", int(rec.Offset))
-	msg.MetaSetMut("kafka_timestamp_unix", rec.Timestamp.Unix())
-	msg.MetaSetMut("kafka_timestamp_ms", rec.Timestamp.UnixMilli())
+	msg.MetaSetMut(meta.KafkaKey, string(rec.Key))
+	msg.MetaSetMut(meta.KafkaTopic, rec.Topic)
+	msg.MetaSetMut(meta.KafkaPartition, int(rec.Partition))
+	msg.MetaSetMut(meta.KafkaOffset, int(rec.Offset))
+	msg.MetaSetMut(meta.KafkaTimestampUnix, rec.Timestamp.Unix())
+	msg.MetaSetMut(meta.KafkaTimestampMs, rec.Timestamp.UnixMilli())
 	return msg
 }
 

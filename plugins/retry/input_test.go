@@ -6,13 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func dueHeader(t time.Time) []kgo.RecordHeader {
 	return []kgo.RecordHeader{
-		{Key: KeyDueMs, Value: []byte(strconv.FormatInt(t.UnixMilli(), 10))},
-		{Key: KeyAttempt, Value: []byte("1")},
+		{Key: meta.RetryDueMs, Value: []byte(strconv.FormatInt(t.UnixMilli(), 10))},
+		{Key: meta.RetryAttempt, Value: []byte("1")},
 	}
 }
 
@@ -48,14 +50,14 @@ output:
 		if !ok {
 			t.Fatalf("%s not released; got %v", body, got)
 		}
-		due, rel := c.meta[KeyDueMs], c.meta[KeyReleasedMs]
+		due, rel := c.meta[meta.RetryDueMs], c.meta[meta.RetryReleasedMs]
 		d, _ := strconv.ParseInt(due, 10, 64)
 		r, _ := strconv.ParseInt(rel, 10, 64)
 		if r < d || c.at.UnixMilli() < d {
 			t.Fatalf("%s released at %d before due %d", body, r, d)
 		}
 		recordLateness(time.Duration(r-d) * time.Millisecond)
-		if c.meta["kafka_topic"] == "" || c.meta[KeyAttempt] != "1" {
+		if c.meta["kafka_topic"] == "" || c.meta[meta.RetryAttempt] != "1" {
 			t.Fatalf("%s metadata %v", body, c.meta)
 		}
 	}

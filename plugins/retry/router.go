@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
@@ -163,7 +165,7 @@ func (r *retryRouter) Connect(context.Context) error {
 // once the chosen child acknowledged the write.
 func (r *retryRouter) Write(ctx context.Context, msg *service.Message) error {
 	if r.order != nil {
-		if key, _ := msg.MetaGet("kafka_key"); key != "" {
+		if key, _ := msg.MetaGet(meta.KafkaKey); key != "" {
 			return r.writeOrdered(ctx, msg, key)
 		}
 	}
@@ -185,11 +187,11 @@ func (r *retryRouter) failure(msg *service.Message) (prev State, retriable bool,
 	if decErr != nil {
 		// A corrupted state cannot be continued safely; dead-letter it
 		// rather than restart its attempt count.
-		prev.OriginalTopic = firstNonEmpty(prev.OriginalTopic, metaString(msg, "kafka_topic"))
+		prev.OriginalTopic = firstNonEmpty(prev.OriginalTopic, metaString(msg, meta.KafkaTopic))
 		retriable = false
 		lastErr += "; corrupt retry state: " + decErr.Error()
 	}
-	class, _ = msg.MetaGet("error_class")
+	class, _ = msg.MetaGet(meta.ErrorClass)
 	return prev, retriable, class, lastErr
 }
 

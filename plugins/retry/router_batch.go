@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
@@ -122,7 +124,7 @@ func (r *retryRouter) countSent(dec Decision) {
 	switch {
 	case dec.Route != ToDLQ:
 		r.sent.Incr(1, strconv.Itoa(dec.Stage), dec.Topic)
-	case dec.Class == ClassRetriesExhausted:
+	case dec.Class == meta.ClassRetriesExhausted:
 		r.exhausted.Incr(1)
 	default:
 		r.fatal.Incr(1, dec.Class)

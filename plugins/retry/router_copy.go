@@ -4,20 +4,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
 // originOf builds the initial state of a message that has not failed
 // before from the redpanda input's kafka_* metadata.
 func originOf(msg *service.Message) State {
-	st := State{OriginalTopic: metaString(msg, "kafka_topic")}
-	if v, err := strconv.ParseInt(metaString(msg, "kafka_partition"), 10, 32); err == nil {
+	st := State{OriginalTopic: metaString(msg, meta.KafkaTopic)}
+	if v, err := strconv.ParseInt(metaString(msg, meta.KafkaPartition), 10, 32); err == nil {
 		st.OriginalPartition = int32(v)
 	}
-	if v, err := strconv.ParseInt(metaString(msg, "kafka_offset"), 10, 64); err == nil {
+	if v, err := strconv.ParseInt(metaString(msg, meta.KafkaOffset), 10, 64); err == nil {
 		st.OriginalOffset = v
 	}
-	if v, err := strconv.ParseInt(metaString(msg, "kafka_timestamp_ms"), 10, 64); err == nil {
+	if v, err := strconv.ParseInt(metaString(msg, meta.KafkaTimestampMs), 10, 64); err == nil {
 		st.OriginalTimestampMs = v
 	}
 	return st
@@ -31,11 +33,11 @@ func originOf(msg *service.Message) State {
 func stageCopy(msg *service.Message, st State, topic string) *service.Message {
 	c := msg.Copy()
 	c.SetError(nil)
-	key := metaString(msg, "kafka_key")
+	key := metaString(msg, meta.KafkaKey)
 	var drop []string
 	_ = c.MetaWalkMut(func(k string, _ any) error {
-		if strings.HasPrefix(k, "kafka_") || k == "error_class" || k == KeyReleasedMs ||
-			k == KeyRetryTopic || k == KeyRetryKey || k == KeyOrderTicket {
+		if strings.HasPrefix(k, meta.KafkaPrefix) || k == meta.ErrorClass || k == meta.RetryReleasedMs ||
+			k == meta.RetryStageTopic || k == meta.RetryStageKey || k == meta.RetryOrderTicket {
 			drop = append(drop, k)
 		}
 		return nil
@@ -46,9 +48,9 @@ func stageCopy(msg *service.Message, st State, topic string) *service.Message {
 	for _, f := range st.Encode() {
 		c.MetaSetMut(f.Key, f.Value)
 	}
-	c.MetaSetMut(KeyRetryTopic, topic)
+	c.MetaSetMut(meta.RetryStageTopic, topic)
 	if key != "" {
-		c.MetaSetMut(KeyRetryKey, key)
+		c.MetaSetMut(meta.RetryStageKey, key)
 	}
 	return c
 }
@@ -59,18 +61,18 @@ func stageCopy(msg *service.Message, st State, topic string) *service.Message {
 func dlqCopy(msg *service.Message, dec Decision) *service.Message {
 	c := msg.Copy()
 	st := dec.State
-	c.MetaSetMut("error_class", dec.Class)
-	c.MetaSetMut(KeyAttempt, st.Attempt)
-	c.MetaSetMut(KeyFirstFailureMs, st.FirstFailureMs)
-	c.MetaSetMut(KeyLastFailureMs, st.LastFailureMs)
-	c.MetaSetMut(KeyOriginalTopic, st.OriginalTopic)
-	c.MetaSetMut(KeyOriginalPartition, int(st.OriginalPartition))
-	c.MetaSetMut(KeyOriginalOffset, st.OriginalOffset)
-	c.MetaSetMut(KeyOriginalTimestampMs, st.OriginalTimestampMs)
-	c.MetaSetMut(KeyLastError, truncateUTF8(st.LastError, maxErrorLen))
+	c.MetaSetMut(meta.ErrorClass, dec.Class)
+	c.MetaSetMut(meta.RetryAttempt, st.Attempt)
+	c.MetaSetMut(meta.RetryFirstFailureMs, st.FirstFailureMs)
+	c.MetaSetMut(meta.RetryLastFailureMs, st.LastFailureMs)
+	c.MetaSetMut(meta.RetryOriginalTopic, st.OriginalTopic)
+	c.MetaSetMut(meta.RetryOriginalPartition, int(st.OriginalPartition))
+	c.MetaSetMut(meta.RetryOriginalOffset, st.OriginalOffset)
+	c.MetaSetMut(meta.RetryOriginalTimestampMs, st.OriginalTimestampMs)
+	c.MetaSetMut(meta.RetryLastError, truncateUTF8(st.LastError, maxErrorLen))
 	// A due time means nothing once the message left the ladder.
-	c.MetaDelete(KeyDueMs)
-	c.MetaDelete(KeyReleasedMs)
+	c.MetaDelete(meta.RetryDueMs)
+	c.MetaDelete(meta.RetryReleasedMs)
 	return c
 }
 

@@ -7,16 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Error classes written to the `error_class` metadata of dead-lettered
-// messages (the project-wide enum).
-const (
-	ClassProcessing       = "processing"
-	ClassValidation       = "validation"
-	ClassLate             = "late"
-	ClassRetriesExhausted = "retries_exhausted"
-	ClassFatal            = "fatal"
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // DefaultTopicPattern names stage topics after the topic the message was
@@ -199,7 +191,7 @@ func (l *Ladder) OnFailure(prev State, now time.Time, retriable bool, errClass, 
 		return Decision{Route: ToDLQ, Class: fatalClass(errClass), State: st}
 	}
 	if st.Attempt >= l.Attempts() {
-		return Decision{Route: ToDLQ, Class: ClassRetriesExhausted, State: st}
+		return Decision{Route: ToDLQ, Class: meta.ClassRetriesExhausted, State: st}
 	}
 	stage := l.StageFor(st.Attempt)
 	due := now.Add(l.Delay(stage))
@@ -218,8 +210,8 @@ func (l *Ladder) OnFailure(prev State, now time.Time, retriable bool, errClass, 
 // else to fatal.
 func fatalClass(errClass string) string {
 	switch errClass {
-	case ClassValidation, ClassLate, ClassFatal:
+	case meta.ClassValidation, meta.ClassLate, meta.ClassFatal:
 		return errClass
 	}
-	return ClassFatal
+	return meta.ClassFatal
 }

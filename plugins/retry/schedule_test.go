@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 var t0 = time.UnixMilli(1_700_000_000_000)
@@ -37,7 +39,7 @@ func TestLadderStagesTopicsAndDue(t *testing.T) {
 		now = d.Due.Add(5 * time.Millisecond)
 	}
 	d := l.OnFailure(st, now, true, "", "boom")
-	if d.Route != ToDLQ || d.Class != ClassRetriesExhausted || d.State.Attempt != 4 {
+	if d.Route != ToDLQ || d.Class != meta.ClassRetriesExhausted || d.State.Attempt != 4 {
 		t.Fatalf("after last stage: %+v", d)
 	}
 }
@@ -71,7 +73,7 @@ func TestLadderReusedTopicAndMaxAttempts(t *testing.T) {
 	// Fewer attempts than stages ends early.
 	short := &Ladder{Delays: []time.Duration{1, 2, 3}, MaxAttempts: 2}
 	d := short.OnFailure(State{Attempt: 1}, t0, true, "", "e")
-	if d.Route != ToDLQ || d.Class != ClassRetriesExhausted {
+	if d.Route != ToDLQ || d.Class != meta.ClassRetriesExhausted {
 		t.Fatalf("max_attempts 2: %+v", d)
 	}
 }

@@ -3,6 +3,8 @@ package retry
 import (
 	"strings"
 	"testing"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 func lookup(fs []Field) func(string) (string, bool) {
@@ -39,7 +41,7 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil || !ok || out != in {
 		t.Fatalf("round trip: %+v ok=%v err=%v", out, ok, err)
 	}
-	if _, ok := lookup((State{}).Encode())(KeyOrderTicket); ok {
+	if _, ok := lookup((State{}).Encode())(meta.RetryOrderTicket); ok {
 		t.Errorf("ticket written without ordering")
 	}
 }
@@ -48,7 +50,7 @@ func TestDecodeAbsentAndCorrupt(t *testing.T) {
 	if _, ok, err := DecodeState(lookup(nil)); ok || err != nil {
 		t.Fatalf("no headers: ok=%v err=%v", ok, err)
 	}
-	for _, key := range []string{KeyAttempt, KeyDueMs, KeyOriginalPartition, KeyOriginalOffset, KeyOrderTicket} {
+	for _, key := range []string{meta.RetryAttempt, meta.RetryDueMs, meta.RetryOriginalPartition, meta.RetryOriginalOffset, meta.RetryOrderTicket} {
 		fs := State{Attempt: 1, OrderTicket: 1}.Encode()
 		for i := range fs {
 			if fs[i].Key == key {
@@ -64,7 +66,7 @@ func TestDecodeAbsentAndCorrupt(t *testing.T) {
 
 func TestLastErrorTruncatedOnRuneBoundary(t *testing.T) {
 	long := strings.Repeat("é", maxErrorLen) // 2 bytes each
-	v, _ := lookup(State{LastError: long}.Encode())(KeyLastError)
+	v, _ := lookup(State{LastError: long}.Encode())(meta.RetryLastError)
 	if len(v) > maxErrorLen || !strings.HasPrefix(long, v) || len(v) < maxErrorLen-1 {
 		t.Fatalf("truncated to %d bytes", len(v))
 	}

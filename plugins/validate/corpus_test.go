@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // corpusItem mirrors an entry of tests/corpus/corpus.json.
@@ -52,8 +54,8 @@ func TestCorpusThroughClickstreamSchema(t *testing.T) {
 				}
 				return
 			}
-			if it.Class != ErrorClass {
-				t.Fatalf("manifest class %q; validation failures are class %q", it.Class, ErrorClass)
+			if it.Class != meta.ClassValidation {
+				t.Fatalf("manifest class %q; validation failures are class %q", it.Class, meta.ClassValidation)
 			}
 			got := []string{}
 			for _, vi := range res.Violations {

@@ -6,20 +6,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/redpanda-data/benthos/v4/public/service"
-)
+	"github.com/streamkit/pipeline/internal/meta"
 
-// Metadata written on failed messages; the DLQ output and the switch/route
-// that follows read them.
-const (
-	MetaErrors     = "validation_errors"
-	MetaErrorClass = "error_class"
-	ErrorClass     = "validation"
-	// MetaComponent names the failing component. Benthos' Message.SetError
-	// overwrites the component-tagged error its batch hook records, so
-	// error_source_label() is null for plugin processors (v4.80.0); the DLQ
-	// output falls back to this key.
-	MetaComponent = "error_component"
+	"github.com/redpanda-data/benthos/v4/public/service"
 )
 
 const (
@@ -195,9 +184,9 @@ func (p *processor) ProcessBatch(_ context.Context, batch service.MessageBatch) 
 				p.invalid.Incr(1, vi.Rule)
 			}
 		}
-		msg.MetaSetMut(MetaErrors, res.Violations.JSON())
-		msg.MetaSetMut(MetaErrorClass, ErrorClass)
-		msg.MetaSetMut(MetaComponent, p.label)
+		msg.MetaSetMut(meta.ValidationErrors, res.Violations.JSON())
+		msg.MetaSetMut(meta.ErrorClass, meta.ClassValidation)
+		msg.MetaSetMut(meta.ErrorComponent, p.label)
 		msg.SetError(res.Violations)
 	}
 	return []service.MessageBatch{batch}, nil

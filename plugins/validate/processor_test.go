@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
@@ -102,11 +104,11 @@ func checkOutcomes(t *testing.T, got []outcome, errKey string) {
 	for _, o := range got {
 		switch o.content {
 		case validEvent:
-			if o.meta["route"] != "main" || o.meta[MetaErrorClass] != "" {
+			if o.meta["route"] != "main" || o.meta[meta.ErrorClass] != "" {
 				t.Errorf("valid event routed %q with meta %v", o.meta["route"], o.meta)
 			}
 		case invalidEvent:
-			if o.meta["route"] != "dlq" || o.meta[MetaErrorClass] != ErrorClass {
+			if o.meta["route"] != "dlq" || o.meta[meta.ErrorClass] != meta.ClassValidation {
 				t.Errorf("invalid event routed %q with meta %v", o.meta["route"], o.meta)
 			}
 			want := `event_type: not one of page_view, click ("login"); user_id: required; timestamp: not a timestamp ("yesterday")`
@@ -117,8 +119,8 @@ func checkOutcomes(t *testing.T, got []outcome, errKey string) {
 				t.Errorf("failing component label %q", o.meta["source"])
 			}
 			var vs []Violation
-			if err := json.Unmarshal([]byte(o.meta[MetaErrors]), &vs); err != nil || len(vs) != 3 || vs[1].Path != "user_id" || vs[1].Rule != "required" {
-				t.Errorf("validation_errors %s (%v)", o.meta[MetaErrors], err)
+			if err := json.Unmarshal([]byte(o.meta[meta.ValidationErrors]), &vs); err != nil || len(vs) != 3 || vs[1].Path != "user_id" || vs[1].Rule != "required" {
+				t.Errorf("validation_errors %s (%v)", o.meta[meta.ValidationErrors], err)
 			}
 		default:
 			t.Errorf("unexpected content %q", o.content)
