@@ -20,6 +20,12 @@ const (
 	// StashWindowSourceBatch marks a window_kafka batch for the window
 	// buffer (plugins/window/partition).
 	StashWindowSourceBatch = "@window_source_batch"
+	// StashWindowLadder is set by the window buffer on an event of a
+	// window_kafka partition that failed after validation: a value with
+	// the methods LadderRetry(due time.Time) and LadderDead(), which the
+	// retry_router calls with the route it chose, so the partition's
+	// windows wait for the event while it is on the retry ladder.
+	StashWindowLadder = "@window_ladder"
 )
 
 // Window result metadata the window buffer writes on each result (and on a
