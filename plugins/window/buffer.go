@@ -351,9 +351,21 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 	}
 	events := b.scratch[:len(batch)]
 	windowed := make([]bool, len(batch))
+	// failed: events of a window_kafka partition that failed after
+	// validation and may go up the retry ladder (ladder.go).
+	var failed []bool
 	var pass service.MessageBatch
 	for i, msg := range batch {
 		if msg.GetError() != nil {
+			if ps != nil && retriable(msg) {
+				if ok, err := b.x.extract(msg, &events[i], now); ok && err == nil {
+					if failed == nil {
+						failed = make([]bool, len(batch))
+					}
+					failed[i] = true
+					continue
+				}
+			}
 			pass = append(pass, msg)
 			continue
 		}
@@ -391,7 +403,25 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		return
 	}
 	var in, skipped int64
+	var routes service.MessageBatch // failed events whose route the ladder awaits
+	var fails []ladderFailure
 	for i, msg := range batch {
+		if failed != nil && failed[i] {
+			origin := originOffset(msg, last >= 0)
+			if origin < 0 {
+				pass = append(pass, msg)
+				continue
+			}
+			if ps.counted.has(origin) || (last < 0 && origin < ps.ladder.floor) {
+				// Accounted for already (counted, or dead-lettered): a
+				// replayed original or a duplicate copy goes no further.
+				skipped++
+				continue
+			}
+			fails = append(fails, ps.failedLocked(msg, &events[i], origin, last >= 0, ref, now))
+			routes = append(routes, msg)
+			continue
+		}
 		if !windowed[i] {
 			continue
 		}
@@ -421,16 +451,44 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 			now = b.clock().UnixNano()
 		}
 		origin := int64(-1)
+		var entry *ladderEntry
 		if ps != nil {
-			if origin = originOffset(msg, last >= 0); origin >= 0 && ps.counted.has(origin) {
+			origin = originOffset(msg, last >= 0)
+			if origin >= 0 && (ps.counted.has(origin) || (last < 0 && origin < ps.ladder.floor)) {
 				// Counted already: the same event came back through the
 				// retry ladder, or its original was replayed after its
-				// retry copy was counted.
+				// retry copy was counted; or a copy of an event below the
+				// committed offset, whose fate is written.
 				skipped++
 				continue
 			}
+			if last < 0 && origin >= 0 {
+				entry = ps.takeEntryLocked(origin)
+			}
 		}
-		out := eng.Add(ev, now)
+		var out Outcome
+		if entry != nil {
+			// The copy's windows hold its own batch and its original's.
+			cref := NewAck(nil)
+			cref.adopt(ref)
+			if entry.bref != nil {
+				cref.children = append(cref.children, entry.bref)
+			}
+			ev.Ref = cref
+			out = eng.AddJudged(ev, now, entry.judge)
+			ps.applyHoldLocked()
+			if out.Err == nil && len(out.Late) > 0 {
+				// Late at the watermark its original arrived at: as in a
+				// run where it had not failed. Its route holds both batches.
+				if b.handleLate(msg, ev, out.Late) {
+					b.enqueuePassLocked(cref, service.MessageBatch{msg}, ps)
+				}
+				out.Late = nil
+			}
+			cref.Release(nil)
+		} else {
+			out = eng.Add(ev, now)
+		}
 		ev.Ref = nil
 		if out.Err != nil {
 			failValidation(msg, out.Err)
@@ -456,6 +514,18 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		ps.lastArrival = now
 	}
 	b.enqueuePassLocked(ref, pass, ps)
+	if len(routes) > 0 {
+		ref.Hold()
+		b.enqueueLocked(outItem{batch: routes, ps: ps, release: func(err error) {
+			b.mu.Lock()
+			ps.routedLocked(fails, err)
+			if !ps.dropped {
+				b.drainPartLocked(ps)
+			}
+			b.mu.Unlock()
+			ref.Release(err)
+		}})
+	}
 	if skipped > 0 && b.m.duplicates != nil {
 		b.m.duplicates.Incr(skipped)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -45,7 +46,8 @@ type partState struct {
 	// replayed original and its retry copy may arrive; the second is
 	// skipped (retried events name their original's offset).
 	counted     offsetSet
-	lastArrival int64 // wall clock of the last batch, for idleness
+	ladder      partLadder // its events that failed after validation (ladder.go)
+	lastArrival int64      // wall clock of the last batch, for idleness
 	arrivalWM   int64 // watermark after the last batch, before idleness moved it
 	dropped     bool
 
@@ -83,8 +85,17 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 	}
 	eng.Resume(p.Resume.Watermark)
 	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume,
-		baseWM: p.Resume.Watermark, drainedWM: eng.Watermark()}
+		baseWM: p.Resume.Watermark, drainedWM: eng.ClosedTo()}
 	eng.Drain() // Resume closes nothing: the engine is empty
+	ps.ladder.floor = p.Start
+	for _, off := range p.Resume.Dead {
+		if off >= p.Start {
+			// Dead-lettered by the previous owner: its replay is skipped.
+			ps.counted.add(off)
+			ps.ladder.dead = append(ps.ladder.dead, off)
+		}
+	}
+	slices.Sort(ps.ladder.dead)
 	return ps, nil
 }
 
@@ -120,6 +131,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	ps.baseWM = wm
 	// Nothing before next is replayed any more.
 	ps.counted.dropBelow(next)
+	dead := ps.checkpointLadderLocked(next)
 	released := ps.drainedWM
 	ps.b.mu.Unlock()
 
@@ -128,7 +140,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 		released = ps.rounds[0].prevWM
 	}
 	ps.relMu.Unlock()
-	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released)}
+	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead}
 }
 
 // Drop implements partition.Sink: the partition's windows are forgotten
@@ -143,6 +155,7 @@ func (ps *partState) Drop() {
 	}
 	ps.dropped = true
 	delete(b.parts, ps.part)
+	ps.abortLadderLocked(errRevoked)
 	ps.eng.Abort(errRevoked)
 	for _, g := range ps.eng.Drain() {
 		g.Release(errRevoked)
@@ -170,7 +183,7 @@ func (ps *partState) Drop() {
 // as one round. Windows the previous owner already wrote are suppressed.
 func (b *windowBuffer) drainPartLocked(ps *partState) {
 	groups := ps.eng.Drain()
-	wm := ps.eng.Watermark()
+	wm := ps.eng.ClosedTo()
 	prev := ps.drainedWM
 	ps.drainedWM = wm
 	if len(groups) == 0 {
@@ -457,6 +470,9 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 	b.expireParkedLocked(now)
 	idle := b.opts.engine.IdleTimeout
 	for _, ps := range b.parts {
+		if n := ps.expireLadderLocked(now); n > 0 && b.log != nil {
+			b.log.Warnf("window: %s/%d: %d retried events did not come back within %v of their due time; their windows close without them (a copy that comes later is judged like any event)", ps.part.Topic, ps.part.ID, n, ladderGrace)
+		}
 		ps.eng.Tick(now)
 		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= idle &&
 			ps.arrivalWM != NoWatermark && ps.part.CaughtUp() {
@@ -481,6 +497,7 @@ func (b *windowBuffer) abortPartsLocked(err error) {
 	}
 	b.parked = nil
 	for _, ps := range b.parts {
+		ps.abortLadderLocked(err)
 		ps.eng.Abort(err)
 		for _, g := range ps.eng.Drain() {
 			g.Release(err)

@@ -208,6 +208,10 @@ type Engine struct {
 	seq     int64
 	out     []*Group
 	nextUpd []int64 // per window: wall-clock time of the next update emission
+	// hold caps how far windows close (math.MaxInt64: no cap) while the
+	// watermark itself moves on: events of the partition that are on the
+	// retry ladder must find their windows open when they come back.
+	hold int64
 }
 
 // NewEngine validates cfg and builds an engine.
@@ -215,7 +219,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, wm: newWatermarks(cfg.IdleTimeout, cfg.StartupGrace)}
+	e := &Engine{cfg: cfg, wm: newWatermarks(cfg.IdleTimeout, cfg.StartupGrace), hold: math.MaxInt64}
 	for i := range cfg.Windows {
 		w := &e.cfg.Windows[i]
 		if w.Kind == Session {
@@ -241,9 +245,25 @@ func (e *Engine) Add(ev *Event, now int64) Outcome {
 			ErrFutureSkew, FormatTime(ev.Time), durationString(e.cfg.MaxFutureSkew), FormatTime(now))}
 	}
 	e.Observe(ev, now)
+	return e.add(ev, max(e.wm.stage, e.wm.part(ev.Partition)))
+}
+
+// AddJudged adds an event that comes back from the retry ladder: it is
+// judged late or not against judge, the watermark its partition had when
+// the event first arrived, exactly as it would have been had it not failed
+// then. Its windows are still open if the partition's closing was held at
+// judge meanwhile (Hold).
+func (e *Engine) AddJudged(ev *Event, now, judge int64) Outcome {
+	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+e.cfg.MaxFutureSkew {
+		return e.Add(ev, now)
+	}
+	e.Observe(ev, now)
+	return e.add(ev, judge)
+}
+
+func (e *Engine) add(ev *Event, wm int64) Outcome {
 	e.seq++
 	var out Outcome
-	wm := max(e.wm.stage, e.wm.part(ev.Partition))
 	for i, op := range e.ops {
 		if i >= len(ev.Inputs) || ev.Inputs[i].Skip {
 			continue
@@ -318,7 +338,10 @@ func (e *Engine) AdvanceTo(wm int64) {
 }
 
 // Flush closes every open window (end of a bounded input).
-func (e *Engine) Flush() { e.advance(math.MaxInt64) }
+func (e *Engine) Flush() {
+	e.hold = math.MaxInt64
+	e.advance(math.MaxInt64)
+}
 
 // Abort drops every open window and releases the inputs they hold with err,
 // so they are redelivered (graceful shutdown).
@@ -329,10 +352,27 @@ func (e *Engine) Abort(err error) {
 }
 
 func (e *Engine) advance(wm int64) {
+	wm = min(wm, e.hold)
 	for _, op := range e.ops {
 		e.out = op.advance(wm, e.out)
 	}
 }
+
+// Hold caps closing at h: windows with end + allowed_lateness > h stay
+// open whatever the watermark, until the hold is raised again
+// (math.MaxInt64: none). The watermark, and so which events are late, is
+// not affected. Raising the hold closes what the watermark has passed.
+func (e *Engine) Hold(h int64) {
+	raised := h > e.hold
+	e.hold = h
+	if raised {
+		e.advance(e.wm.stage)
+	}
+}
+
+// ClosedTo is the watermark windows have been closed to: the watermark,
+// or the hold if that is lower.
+func (e *Engine) ClosedTo() int64 { return min(e.wm.stage, e.hold) }
 
 // Drain returns and forgets the groups emitted since the last call.
 func (e *Engine) Drain() []*Group {

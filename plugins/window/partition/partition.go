@@ -37,15 +37,26 @@ const NoWatermark = math.MinInt64
 //     committed offset. Replaying from that offset with this watermark
 //     reproduces the same watermarks, so the same windows close at the same
 //     records and the same events are late.
+//
 //   - Released: every window that closes at or below this watermark (window
 //     end + allowed lateness <= Released) has been written by the old owner.
 //     Such windows are recomputed during the replay but not emitted again;
 //     every other window has all its events at or after the committed
 //     offset, so its replayed result is byte-identical to a first emission.
+//
+//   - Dead lists offsets at or after the committed one whose events failed,
+//     climbed the retry ladder and were dead-lettered: replayed, they are
+//     skipped, so an event is never both in the dead-letter topic and in
+//     a window (its enrichment could succeed on the replay).
 type Resume struct {
-	Watermark int64 `json:"wm"`
-	Released  int64 `json:"rel"`
+	Watermark int64   `json:"wm"`
+	Released  int64   `json:"rel"`
+	Dead      []int64 `json:"dead,omitempty"`
 }
+
+// MaxDead bounds Resume.Dead so the metadata stays under Kafka's default
+// offset.metadata.max.bytes (4 KiB); the oldest entries go first.
+const MaxDead = 200
 
 // Fresh is the resume point of a partition nothing was committed for.
 var Fresh = Resume{Watermark: NoWatermark, Released: NoWatermark}
@@ -121,6 +132,7 @@ type Partition struct {
 	Topic  string
 	ID     int32
 	Resume Resume // from the committed offset's metadata
+	Start  int64  // the committed offset the partition resumes from
 
 	mu       sync.Mutex
 	sink     Sink
@@ -136,7 +148,7 @@ type Partition struct {
 // reports whether the source is waiting for records (not held back by the
 // pipeline), which CaughtUp needs.
 func NewPartition(topic string, id int32, r Resume, start int64, sourceIdle func() bool) *Partition {
-	return &Partition{Topic: topic, ID: id, Resume: r, next: start, hwm: -1, idle: sourceIdle}
+	return &Partition{Topic: topic, ID: id, Resume: r, Start: start, next: start, hwm: -1, idle: sourceIdle}
 }
 
 // Attach records the buffer's side of the partition; the first call wins and

@@ -2,19 +2,25 @@ package partition
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 func TestResumeRoundTripsThroughCommitMetadata(t *testing.T) {
-	r := Resume{Watermark: 1767225600123456789, Released: NoWatermark}
-	meta := r.Encode()
-	if len(meta) > 4096 {
-		t.Fatalf("metadata of %d bytes exceeds Kafka's default offset.metadata.max.bytes", len(meta))
+	full := Resume{Watermark: 1767225600123456789, Released: 1767225600123456789}
+	for i := range MaxDead {
+		full.Dead = append(full.Dead, 9_000_000_000_000_000+int64(i))
 	}
-	got, err := DecodeResume(meta)
-	if err != nil || got != r {
-		t.Fatalf("DecodeResume(%s) = %+v, %v; want %+v", meta, got, err, r)
+	for _, r := range []Resume{{Watermark: 1767225600123456789, Released: NoWatermark}, full} {
+		meta := r.Encode()
+		if len(meta) > 4096 {
+			t.Fatalf("metadata of %d bytes exceeds Kafka's default offset.metadata.max.bytes", len(meta))
+		}
+		got, err := DecodeResume(meta)
+		if err != nil || !reflect.DeepEqual(got, r) {
+			t.Fatalf("DecodeResume(%s) = %+v, %v; want %+v", meta, got, err, r)
+		}
 	}
 }
 
@@ -23,7 +29,7 @@ func TestResumeRoundTripsThroughCommitMetadata(t *testing.T) {
 func TestForeignCommitMetadataResumesFresh(t *testing.T) {
 	for _, meta := range []string{"", "member-7f3a", `{"v":2,"wm":1,"rel":1}`} {
 		got, err := DecodeResume(meta)
-		if got != Fresh || err == nil {
+		if !reflect.DeepEqual(got, Fresh) || err == nil {
 			t.Fatalf("DecodeResume(%q) = %+v, %v; want Fresh and an error", meta, got, err)
 		}
 	}

@@ -1,0 +1,246 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/internal/meta"
+	"github.com/streamkit/pipeline/plugins/window/partition"
+)
+
+// ladderRouter is what the retry_router calls on a failed event's watch.
+type ladderRouter interface {
+	LadderRetry(due time.Time)
+	LadderDead()
+}
+
+// event is one record of a window_kafka batch: key and event time (s).
+type event struct {
+	key    string
+	secs   float64
+	failed bool // failed enrichment (an error without a class)
+}
+
+// sourcedEvents is a window_kafka batch of evs at offsets first, first+1...
+func sourcedEvents(p *partition.Partition, o *outcomes, first int64, evs ...event) service.MessageBatch {
+	sb := p.NewBatch(first, first+int64(len(evs))-1, o.done(first))
+	var batch service.MessageBatch
+	for i, e := range evs {
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, e.key, FormatTime(at(e.secs)))))
+		m.MetaSetMut(partition.MetaKey, sb)
+		m.MetaSetMut("kafka_offset", int(first)+i)
+		if e.failed {
+			m.SetError(errors.New("enrichment: 503"))
+		}
+		batch = append(batch, m)
+	}
+	return batch
+}
+
+// retryCopyOf is the retry ladder's copy of the event at offset of ev/0.
+func retryCopyOf(offset int, key string, secs float64, failed bool) service.MessageBatch {
+	m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, FormatTime(at(secs)))))
+	m.MetaSetMut(meta.KafkaTopic, "ev")
+	m.MetaSetMut(meta.KafkaPartition, "0")
+	m.MetaSetMut(meta.RetryOriginalOffset, fmt.Sprint(offset))
+	if failed {
+		m.SetError(errors.New("enrichment: 503"))
+	}
+	return service.MessageBatch{m}
+}
+
+// writeCopy writes a retry copy and returns its input's ack recorder.
+func writeCopy(t *testing.T, b *windowBuffer, batch service.MessageBatch) *ackRecorder {
+	t.Helper()
+	var acked ackRecorder
+	if err := b.WriteBatch(context.Background(), batch, acked.fn); err != nil {
+		t.Fatal(err)
+	}
+	return &acked
+}
+
+// routeFailed reads the failed event the buffer passed on, reports route
+// on its watch as the retry_router does, and acknowledges the write.
+func routeFailed(t *testing.T, b *windowBuffer, route func(ladderRouter)) {
+	t.Helper()
+	out, ack := readNow(t, b)
+	if len(out) != 1 || out[0].GetError() == nil {
+		t.Fatalf("want the failed event passed on, got %d messages", len(out))
+	}
+	v, ok := out[0].MetaGetMut(meta.StashWindowLadder)
+	if !ok {
+		t.Fatal("the failed event carries no ladder watch")
+	}
+	route(v.(ladderRouter))
+	if err := ack(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func windowEvents(t *testing.T, res service.MessageBatch) []string {
+	t.Helper()
+	var got []string
+	for _, m := range res {
+		if m.GetError() != nil {
+			t.Fatalf("unexpected failed message %v", m.GetError())
+		}
+		k, _ := m.MetaGet("window_key")
+		n, _ := m.MetaGet("window_events")
+		s, _ := m.MetaGet("window_start")
+		got = append(got, k+"@"+s+"="+n)
+	}
+	return got
+}
+
+func newLadderBuffer(t *testing.T) (*windowBuffer, *fakeClock) {
+	partition.SourceStarted()
+	t.Cleanup(partition.SourceStopped)
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	return newTestBuffer(t, partitionedYAML, clock), clock
+}
+
+// While a failed event is on the ladder its partition's windows stay open
+// however far its watermark moves; the copy counts in its window as if the
+// call had not failed, and its batch is done only once that window is
+// written (so the source never commits past it before).
+func TestLadderHoldsTheWindowsOfARetriedEvent(t *testing.T) {
+	b, clock := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1}))
+	write(t, b, sourcedEvents(p, &o, 1, event{key: "a", secs: 2, failed: true}))
+	routeFailed(t, b, func(r ladderRouter) { r.LadderRetry(clock.Now().Add(time.Second)) })
+	write(t, b, sourcedEvents(p, &o, 2, event{key: "b", secs: 35})) // the watermark passes [0,10) and [10,20)
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d results while a's event is on the ladder; [0,10) must wait for it", n)
+	}
+	// Batch 0 is the first not done (its window waits too): the source
+	// would commit offset 0.
+	if cp := p.Sink().Checkpoint(0); cp.Released >= at(10) {
+		t.Fatalf("checkpoint %+v releases [0,10), which waits for the retried event", cp)
+	}
+
+	copyAck := writeCopy(t, b, retryCopyOf(1, "a", 2, false))
+	res, ack := readNow(t, b)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("results %v, want %v (the retried event counted in its window, not late)", got, want)
+	}
+	if order, _ := o.get(); len(order) != 0 {
+		t.Fatalf("batches %v done before the window of the retried event was written", order)
+	}
+	if n, _ := copyAck.result(); n != 0 {
+		t.Fatal("the retry copy was acknowledged before its window was written")
+	}
+	if err := ack(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	order, errs := o.get()
+	if !reflect.DeepEqual(order, []int64{0, 1}) || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("outcomes %v %v, want batches 0 and 1 done", order, errs)
+	}
+	if n, err := copyAck.result(); n != 1 || err != nil {
+		t.Fatalf("retry copy ack: %d calls, %v; want one, nil", n, err)
+	}
+
+	// A second copy of the same event (the ladder is at least once) and a
+	// copy of an offset below the committed one are dropped.
+	writeCopy(t, b, retryCopyOf(1, "a", 2, false))
+	_ = p.Sink().Checkpoint(2)
+	writeCopy(t, b, retryCopyOf(0, "a", 1, true))
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d messages queued: duplicate copies must go no further", n)
+	}
+}
+
+// A failed event dead-lettered at the end of the ladder releases its
+// windows without it, and the commit metadata names it, so the next owner
+// skips its replayed original even if its enrichment succeeds then.
+func TestLadderDeadLetteredEventIsSkippedOnReplay(t *testing.T) {
+	b, _ := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1}, event{key: "a", secs: 2, failed: true}))
+	write(t, b, sourcedEvents(p, &o, 2, event{key: "a", secs: 12}))
+	routeFailed(t, b, func(r ladderRouter) { r.LadderDead() })
+	res, ack := readNow(t, b)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("results %v, want %v", got, want)
+	}
+	_ = ack(context.Background(), nil)
+	cp := p.Sink().Checkpoint(0)
+	if !reflect.DeepEqual(cp.Dead, []int64{1}) {
+		t.Fatalf("checkpoint at 0 names dead %v, want [1]", cp.Dead)
+	}
+	if cp2 := p.Sink().Checkpoint(2); len(cp2.Dead) != 0 {
+		t.Fatalf("checkpoint at 2 names dead %v: offsets below the commit are never replayed", cp2.Dead)
+	}
+
+	// A next owner resuming at offset 0 with that metadata (as if [0,10)
+	// had not been written yet) skips the original of offset 1, whose
+	// enrichment succeeds this time.
+	b2, _ := newLadderBuffer(t)
+	p2 := partition.NewPartition("ev", 0, partition.Resume{Watermark: cp.Watermark, Released: partition.NoWatermark, Dead: cp.Dead}, 0, nil)
+	var o2 outcomes
+	write(t, b2, sourcedEvents(p2, &o2, 0, event{key: "a", secs: 1}, event{key: "a", secs: 2}, event{key: "a", secs: 12}))
+	res, _ = readNow(t, b2)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("replay results %v, want %v (the dead-lettered event skipped)", got, want)
+	}
+}
+
+// A copy that does not come back within ladderGrace of its due time (it
+// reached another instance) stops holding the partition: its windows close
+// without it, and the copy, if it comes later, is judged like any event.
+func TestLadderHoldExpires(t *testing.T) {
+	b, clock := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1}, event{key: "a", secs: 2, failed: true}, event{key: "a", secs: 12}))
+	routeFailed(t, b, func(r ladderRouter) { r.LadderRetry(clock.Now().Add(time.Second)) })
+	clock.Add(time.Second + ladderGrace - time.Millisecond)
+	b.tick()
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d results before the hold expired", n)
+	}
+	clock.Add(time.Millisecond)
+	b.tick()
+	res, ack := readNow(t, b)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("results %v, want %v", got, want)
+	}
+	_ = ack(context.Background(), nil)
+	writeCopy(t, b, retryCopyOf(1, "a", 2, false))
+	late, _ := readNow(t, b)
+	if c, _ := late[0].MetaGet(meta.ErrorClass); len(late) != 1 || c != meta.ClassLate {
+		t.Fatalf("the copy after the hold expired: %d messages, class %q; want it routed late", len(late), c)
+	}
+}
+
+// The engine alone: Hold caps closing, not the watermark; AddJudged judges
+// an event against the watermark it first arrived at.
+func TestEngineHoldAndJudgedAdd(t *testing.T) {
+	e := mustEngine(t, countCfg(WindowSpec{Name: "t", Kind: Tumbling, Size: sec(10)}, 0))
+	e.Add(mkEvent("a", at(1), 0), 0)
+	e.Hold(at(2))
+	e.Add(mkEvent("b", at(25), 0), 0)
+	if got := drain(t, e); len(got) != 0 || e.Watermark() != at(25) || e.ClosedTo() != at(2) {
+		t.Fatalf("held engine emitted %v (watermark %d, closed to %d)", got, e.Watermark(), e.ClosedTo())
+	}
+	if out := e.Add(mkEvent("c", at(3), 0), 0); len(out.Late) != 1 {
+		t.Fatalf("an event behind the watermark must be late whatever the hold: %+v", out)
+	}
+	if out := e.AddJudged(mkEvent("a", at(2), 0), 0, at(2)); len(out.Late) != 0 || out.Windowed != 1 {
+		t.Fatalf("judged at its first watermark the retried event is on time: %+v", out)
+	}
+	e.Hold(1<<63 - 1)
+	got := summary(drain(t, e))
+	if len(got) != 1 || got[0] != summary([]out{{Key: "a", Start: at(0), End: at(10), Events: 2}})[0] {
+		t.Fatalf("after the hold: %v, want a's [0,10) with 2 events first", got)
+	}
+}
