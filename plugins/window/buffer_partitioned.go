@@ -48,7 +48,7 @@ type partState struct {
 	counted     offsetSet
 	ladder      partLadder // its events that failed after validation (ladder.go)
 	lastArrival int64      // wall clock of the last batch, for idleness
-	arrivalWM   int64 // watermark after the last batch, before idleness moved it
+	arrivalWM   int64      // watermark after the last batch, before idleness moved it
 	dropped     bool
 
 	relMu  sync.Mutex
