@@ -3,6 +3,7 @@ package retry
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/streamkit/pipeline/internal/meta"
 
@@ -52,6 +53,9 @@ func stageCopy(msg *service.Message, st State, topic string) *service.Message {
 	if key != "" {
 		c.MetaSetMut(meta.RetryStageKey, key)
 	}
+	if w := ladderWatchOf(c); w != nil {
+		w.LadderRetry(time.UnixMilli(st.DueMs))
+	}
 	return c
 }
 
@@ -73,7 +77,31 @@ func dlqCopy(msg *service.Message, dec Decision) *service.Message {
 	// A due time means nothing once the message left the ladder.
 	c.MetaDelete(meta.RetryDueMs)
 	c.MetaDelete(meta.RetryReleasedMs)
+	if w := ladderWatchOf(c); w != nil {
+		w.LadderDead()
+	}
 	return c
+}
+
+// ladderWatcher is the window buffer's watch on a failed event of a
+// window_kafka partition (meta.StashWindowLadder): the partition's windows
+// wait for the event while it is on the ladder, so the router tells the
+// buffer which route it took.
+type ladderWatcher interface {
+	LadderRetry(due time.Time)
+	LadderDead()
+}
+
+// ladderWatchOf takes the watch off c (it concerns the event, not the
+// record written) and returns it, or nil.
+func ladderWatchOf(c *service.Message) ladderWatcher {
+	v, ok := c.MetaGetMut(meta.StashWindowLadder)
+	if !ok {
+		return nil
+	}
+	c.MetaDelete(meta.StashWindowLadder)
+	w, _ := v.(ladderWatcher)
+	return w
 }
 
 func metaString(msg *service.Message, key string) string {
