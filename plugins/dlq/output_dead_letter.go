@@ -122,7 +122,7 @@ type deadLetter struct {
 func newDeadLetter(conf *service.ParsedConfig, res *service.Resources) (*deadLetter, error) {
 	d := &deadLetter{now: time.Now}
 	var err error
-	if d.child, err = conf.FieldOutput(dlFieldOutput); err != nil {
+	if d.child, err = ownedChild(conf, dlFieldOutput, letterDefaults); err != nil {
 		return nil, err
 	}
 	ds, err := conf.FieldString(dlFieldDialect)

@@ -41,6 +41,9 @@ output:
 func init() {
 	service.MustRegisterBatchOutput("route_errors", routeErrorsSpec(),
 		func(conf *service.ParsedConfig, res *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+			if err := inheritConnection(conf, "output", "dlq"); err != nil {
+				return nil, service.BatchPolicy{}, 0, err
+			}
 			main, err := conf.FieldOutput("output")
 			if err != nil {
 				return nil, service.BatchPolicy{}, 0, err

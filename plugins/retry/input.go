@@ -25,12 +25,14 @@ const pollRecords = 1000
 const closeAckWait = 2 * time.Second
 
 type retryTopicsInput struct {
-	log     *service.Logger
-	clock   Clock
-	opts    []kgo.Opt
-	maxBuf  int
-	release *service.MetricCounter
-	late    *service.MetricTimer
+	log    *service.Logger
+	clock  Clock
+	opts   []kgo.Opt
+	maxBuf int
+	// restoreOrigin: see the restore_origin field.
+	restoreOrigin bool
+	release       *service.MetricCounter
+	late          *service.MetricTimer
 
 	mu      sync.Mutex
 	client  atomic.Pointer[kgo.Client]
@@ -94,17 +96,22 @@ func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clo
 	if err != nil {
 		return nil, err
 	}
+	restore, err := conf.FieldBool(inFieldRestoreOrigin)
+	if err != nil {
+		return nil, err
+	}
 	reset := kgo.NewOffset().AtEnd()
 	if oldest {
 		reset = kgo.NewOffset().AtStart()
 	}
 
 	in := &retryTopicsInput{
-		log:     mgr.Logger(),
-		clock:   clock,
-		maxBuf:  maxBuf,
-		release: mgr.Metrics().NewCounter("retry_released", "topic"),
-		late:    mgr.Metrics().NewTimer("retry_release_lateness", "topic"),
+		log:           mgr.Logger(),
+		clock:         clock,
+		maxBuf:        maxBuf,
+		restoreOrigin: restore,
+		release:       mgr.Metrics().NewCounter("retry_released", "topic"),
+		late:          mgr.Metrics().NewTimer("retry_release_lateness", "topic"),
 	}
 	in.opts = []kgo.Opt{
 		kgo.SeedBrokers(brokers...),
@@ -249,6 +256,9 @@ func (r *retryTopicsInput) ReadBatch(ctx context.Context) (service.MessageBatch,
 		}
 		r.release.Incr(1, rec.Topic)
 		msg := recordToMessage(rec)
+		if r.restoreOrigin {
+			restoreOrigin(msg)
+		}
 		msg.MetaSetMut(meta.RetryReleasedMs, now.UnixMilli())
 		batch[i] = msg
 		ackFns[i] = acks.deliver(rel.TP, rec.Offset, rec.LeaderEpoch)
@@ -282,6 +292,22 @@ func recordToMessage(rec *kgo.Record) *service.Message {
 	msg.MetaSetMut(meta.KafkaTimestampUnix, rec.Timestamp.Unix())
 	msg.MetaSetMut(meta.KafkaTimestampMs, rec.Timestamp.UnixMilli())
 	return msg
+}
+
+// restoreOrigin makes a retried event part of the stream it first came
+// from: kafka_topic/kafka_partition are the original record's (as the
+// header strings the router wrote) and the stage offset is dropped. A
+// record without retry state is left as read.
+func restoreOrigin(msg *service.Message) {
+	topic, ok := msg.MetaGet(meta.RetryOriginalTopic)
+	if !ok {
+		return
+	}
+	msg.MetaSetMut(meta.KafkaTopic, topic)
+	if part, ok := msg.MetaGet(meta.RetryOriginalPartition); ok {
+		msg.MetaSetMut(meta.KafkaPartition, part)
+	}
+	msg.MetaDelete(meta.KafkaOffset)
 }
 
 func (r *retryTopicsInput) pausePartition(tp TP) {

@@ -21,6 +21,7 @@ type retryRouter struct {
 	order       *keyOrder // nil unless ordering: key
 	out, retry  *service.OwnedOutput
 	dlq         *service.OwnedOutput
+	late        *service.OwnedOutput // nil: late events go to dlq
 	clock       Clock
 	log         *service.Logger
 	maxInFlight int
@@ -72,14 +73,8 @@ func newRetryRouter(conf *service.ParsedConfig, mgr *service.Resources, clock Cl
 		// Park decisions depend on the previous write's outcome.
 		r.maxInFlight = 1
 	}
-	if r.out, err = conf.FieldOutput(rtFieldOutput); err != nil {
-		return nil, fmt.Errorf("%s: %w", rtFieldOutput, err)
-	}
-	if r.retry, err = conf.FieldOutput(rtFieldRetry); err != nil {
-		return nil, fmt.Errorf("%s: %w", rtFieldRetry, err)
-	}
-	if r.dlq, err = conf.FieldOutput(rtFieldDLQ); err != nil {
-		return nil, fmt.Errorf("%s: %w", rtFieldDLQ, err)
+	if err := r.buildChildren(conf); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -152,7 +147,7 @@ func (r *retryRouter) Connect(context.Context) error {
 	if r.primed {
 		return nil
 	}
-	for _, o := range []*service.OwnedOutput{r.out, r.retry, r.dlq} {
+	for _, o := range r.children() {
 		if err := o.Prime(); err != nil {
 			return err
 		}
@@ -203,7 +198,11 @@ func (r *retryRouter) writeFailure(ctx context.Context, msg *service.Message) (D
 }
 
 func (r *retryRouter) send(ctx context.Context, msg *service.Message, dec Decision) error {
-	if dec.Route == ToDLQ {
+	if r.isLate(dec) {
+		if err := r.late.Write(ctx, lateCopy(msg, dec)); err != nil {
+			return fmt.Errorf("late write: %w", err)
+		}
+	} else if dec.Route == ToDLQ {
 		if err := r.dlq.Write(ctx, dlqCopy(msg, dec)); err != nil {
 			return fmt.Errorf("dlq write: %w", err)
 		}
@@ -236,7 +235,7 @@ func (r *retryRouter) isRetriable(msg *service.Message) bool {
 
 func (r *retryRouter) Close(ctx context.Context) error {
 	var errs []error
-	for _, o := range []*service.OwnedOutput{r.out, r.retry, r.dlq} {
+	for _, o := range r.children() {
 		if o != nil {
 			errs = append(errs, o.Close(ctx))
 		}

@@ -12,7 +12,7 @@ import (
 )
 
 // WriteBatch routes a batch: each message is classified as in Write, and
-// the messages for each child are written to it as one batch, the three
+// the messages for each child are written to it as one batch, the
 // children concurrently. Writing message by message would cost one
 // synchronous produce per record (the redpanda output serialises its
 // writes), which caps a burst of failures at ~100 records/s.
@@ -34,6 +34,7 @@ func (r *retryRouter) WriteBatch(ctx context.Context, batch service.MessageBatch
 	out := &part{child: r.out}
 	retry := &part{child: r.retry}
 	dlq := &part{child: r.dlq}
+	late := &part{child: r.late}
 	for i, msg := range batch {
 		if msg.GetError() == nil {
 			out.msgs, out.idx = append(out.msgs, msg), append(out.idx, i)
@@ -42,9 +43,12 @@ func (r *retryRouter) WriteBatch(ctx context.Context, batch service.MessageBatch
 		prev, retriable, class, lastErr := r.failure(msg)
 		dec := r.ladder.OnFailure(prev, r.clock.Now(), retriable, class, lastErr)
 		p, c := retry, (*service.Message)(nil)
-		if dec.Route == ToDLQ {
+		switch {
+		case r.isLate(dec):
+			p, c = late, lateCopy(msg, dec)
+		case dec.Route == ToDLQ:
 			p, c = dlq, dlqCopy(msg, dec)
-		} else {
+		default:
 			c = stageCopy(msg, dec.State, dec.Topic)
 		}
 		p.msgs, p.idx, p.decs = append(p.msgs, c), append(p.idx, i), append(p.decs, dec)
@@ -63,7 +67,7 @@ func (r *retryRouter) WriteBatch(ctx context.Context, batch service.MessageBatch
 		}
 		batchE.Failed(i, err)
 	}
-	for _, p := range []*part{out, retry, dlq} {
+	for _, p := range []*part{out, retry, dlq, late} {
 		if len(p.msgs) == 0 {
 			continue
 		}

@@ -9,6 +9,7 @@ const (
 	rtFieldOutput       = "output"
 	rtFieldRetry        = "retry"
 	rtFieldDLQ          = "dlq"
+	rtFieldLate         = "late"
 	rtFieldDelays       = "delays"
 	rtFieldExponential  = "exponential"
 	rtFieldExpInitial   = "initial_delay"
@@ -100,9 +101,13 @@ With `+"`ordering: none`"+` (the default, as in Spring) a retried record is over
 		Field(service.NewOutputField(rtFieldOutput).
 			Description("Where successfully processed messages go.")).
 		Field(service.NewOutputField(rtFieldRetry).
-			Description("Where messages for a retry stage go; must write to the topic in metadata `retry_topic` with metadata as headers (see above).")).
+			Description("Where messages for a retry stage go; must write to the topic in metadata `retry_topic` with metadata as headers (see above). A `redpanda`/`kafka_franz` child defaults `topic`, `key` and `metadata` to exactly that; omitted, it is a `redpanda` output on the connection of `output`.").
+			Default(defaultRetryChild)).
 		Field(service.NewOutputField(rtFieldDLQ).
 			Description("Where fatal and exhausted messages go, typically `dead_letter`.")).
+		Field(service.NewOutputField(rtFieldLate).
+			Description("Where events of `error_class: late` go (the window buffer's late events), instead of `dlq`: the payload as it was read (`dlq_keep_raw`'s stash, else as it reached the router) with metadata `error` (the error text), `error_class` and the event's `window_*` metadata. A `redpanda`/`kafka_franz` child defaults `key` to the original key and `metadata` to `include_patterns: [ \"^window_\", \"^error\" ]`.").
+			Optional()).
 		Field(service.NewStringListField(rtFieldDelays).
 			Description("The delay of each stage, stage 1 first. Set this or `exponential`.").
 			Examples([]string{"1s", "10s", "1m"}, []string{"30s"}).

@@ -1,0 +1,99 @@
+package kafkatest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Produce writes records (each names its topic and, when the partition
+// matters, its partition) and waits until the broker acknowledged all.
+func Produce(t testing.TB, addr string, recs ...*kgo.Record) {
+	t.Helper()
+	cl := Client(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(1<<20),
+		// Room for the > 1 MB records of the bad-input corpus.
+		kgo.ProducerBatchMaxBytes(2<<20))
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d records: %v", len(recs), err)
+	}
+}
+
+// ProduceTo writes records to partition 0 of topic.
+func ProduceTo(t testing.TB, addr, topic string, recs ...*kgo.Record) {
+	t.Helper()
+	for _, r := range recs {
+		r.Topic, r.Partition = topic, 0
+	}
+	Produce(t, addr, recs...)
+}
+
+// KV makes a record from a key ("" = no key) and a value.
+func KV(key, value string) *kgo.Record {
+	r := &kgo.Record{Value: []byte(value)}
+	if key != "" {
+		r.Key = []byte(key)
+	}
+	return r
+}
+
+// Consume reads topic from the start until n records arrived or the
+// deadline passed, and returns what it has. It never commits, so it can be
+// called again.
+func Consume(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := Client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+// ConsumeN reads n records and fails the test if fewer arrive by the
+// deadline.
+func ConsumeN(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	got := Consume(t, addr, topic, n, deadline)
+	if len(got) < n {
+		t.Fatalf("topic %s: got %d records within %v, want %d", topic, len(got), deadline, n)
+	}
+	return got
+}
+
+// ConsumeExactly is ConsumeN that also fails if more than n records are
+// there a moment after.
+func ConsumeExactly(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	got := ConsumeN(t, addr, topic, n, deadline)
+	if extra := Consume(t, addr, topic, n+1, 2*time.Second); len(extra) > n {
+		t.Fatalf("topic %s: got %d records, want exactly %d", topic, len(extra), n)
+	}
+	return got
+}
+
+// Header returns the value of header k, or "" when absent.
+func Header(r *kgo.Record, k string) string {
+	for _, h := range r.Headers {
+		if h.Key == k {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// Headers returns a record's headers as a map (the last of a repeated key).
+func Headers(r *kgo.Record) map[string]string {
+	m := make(map[string]string, len(r.Headers))
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}

@@ -1,0 +1,100 @@
+package dlq
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/kafkatest"
+	"github.com/streamkit/pipeline/internal/meta"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// A dead_letter child that names only its topic writes the same record as
+// the fully written one: brokers from route_errors' output, key, timestamp
+// and headers from the contract.
+func TestDeadLetterChildNamesOnlyItsTopic(t *testing.T) {
+	broker := kafkatest.Cluster(t, 1, "events", "clean", "dlq")
+	origTS := time.UnixMilli(1719503023315)
+	kafkatest.Produce(t, broker, &kgo.Record{Topic: "events", Key: []byte("user-1"), Value: []byte(badEvent), Timestamp: origTS,
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("abc")}}})
+	kafkatest.RunStream(t, fmt.Sprintf(`
+input:
+  redpanda:
+    seed_brokers: [ %[1]s ]
+    topics: [ events ]
+    consumer_group: clicks
+pipeline:
+  processors:
+    - label: check_event
+      validate:
+        schema: |
+          fields:
+            event_type: {type: enum, values: [page_view, click]}
+            user_id: {type: string}
+            timestamp: {type: timestamp}
+output:
+  route_errors:
+    output:
+      redpanda: { seed_brokers: [ %[1]s ], topic: clean }
+    dlq:
+      dead_letter:
+        pipeline: clickstream
+        output:
+          redpanda: { topic: dlq }
+`, broker), "none")
+	got := kafkatest.ConsumeN(t, broker, "dlq", 1, 20*time.Second)[0]
+	if string(got.Value) != badEvent || string(got.Key) != "user-1" || !got.Timestamp.Equal(origTS) {
+		t.Fatalf("record value %q key %q ts %v, want the original record's", got.Value, got.Key, got.Timestamp)
+	}
+	h := kafkatest.Headers(got)
+	if h["trace"] != "abc" || h[HClass] != meta.ClassValidation || h[HTopic] != "events" {
+		t.Errorf("headers %v, want the original header and the envelope", h)
+	}
+	for k := range h {
+		if strings.HasPrefix(k, meta.StashPrefix) {
+			t.Errorf("header %q is a stash", k)
+		}
+	}
+}
+
+// A Kafka child without brokers under a non-Kafka output is an error that
+// names the field, not a failure at the first write.
+func TestRouteErrorsNamesAKafkaChildWithoutBrokers(t *testing.T) {
+	err := buildStreamErr(`
+input:
+  generate: { mapping: 'root = 1', count: 1 }
+output:
+  route_errors:
+    output: { drop: {} }
+    dlq:
+      dead_letter:
+        output:
+          redpanda: { topic: dlq }
+`)
+	if err == nil || !strings.Contains(err.Error(), "dlq: a redpanda output sets no seed_brokers") {
+		t.Errorf("err %v, want it to name the dlq field", err)
+	}
+}
+
+// buildStreamErr returns the lint error of a config or else the error its
+// stream ends with (a valid config runs its generated message and ends).
+func buildStreamErr(yaml string) error {
+	b := service.NewStreamBuilder()
+	if err := b.SetYAML(yaml); err != nil {
+		return err
+	}
+	if err := b.SetLoggerYAML("level: none"); err != nil {
+		return err
+	}
+	s, err := b.Build()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return s.Run(ctx)
+}
