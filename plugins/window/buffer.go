@@ -412,11 +412,21 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				pass = append(pass, msg)
 				continue
 			}
-			if ps.counted.has(origin) || (last < 0 && origin < ps.ladder.floor) {
-				// Accounted for already (counted, or dead-lettered): a
-				// replayed original or a duplicate copy goes no further.
+			if last >= 0 && ps.counted.has(origin) {
+				// Accounted for already (counted from a copy, or
+				// dead-lettered): the replayed original goes no further.
 				skipped++
 				continue
+			}
+			if last < 0 {
+				switch ps.copyFateLocked(origin) {
+				case copyDrop:
+					skipped++
+					continue
+				case copyLate:
+					pass = append(pass, msg)
+					continue
+				}
 			}
 			fails = append(fails, ps.failedLocked(msg, &events[i], origin, last >= 0, ref, now))
 			routes = append(routes, msg)
@@ -454,16 +464,23 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		var entry *ladderEntry
 		if ps != nil {
 			origin = originOffset(msg, last >= 0)
-			if origin >= 0 && (ps.counted.has(origin) || (last < 0 && origin < ps.ladder.floor)) {
-				// Counted already: the same event came back through the
-				// retry ladder, or its original was replayed after its
-				// retry copy was counted; or a copy of an event below the
-				// committed offset, whose fate is written.
-				skipped++
-				continue
-			}
-			if last < 0 && origin >= 0 {
-				entry = ps.takeEntryLocked(origin)
+			switch {
+			case origin < 0:
+			case last >= 0:
+				if ps.counted.has(origin) {
+					// Its retry copy was counted (or dead-lettered) before
+					// the original was replayed.
+					skipped++
+					continue
+				}
+			default:
+				switch ps.copyFateLocked(origin) {
+				case copyDrop:
+					skipped++
+					continue
+				case copyCount:
+					entry = ps.takeEntryLocked(origin)
+				}
 			}
 		}
 		var out Outcome

@@ -55,6 +55,10 @@ type partLadder struct {
 	// floor is the committed offset: every event below it has its fate
 	// written, so a retry copy of one is a duplicate.
 	floor int64
+	// expired are the offsets whose copies the partition stopped waiting
+	// for (expireLadderLocked): one that still comes is judged like any
+	// event.
+	expired offsetSet
 	// dead are the offsets at or above floor whose events were
 	// dead-lettered at the end of the ladder (also in counted, so a replay
 	// skips them), kept in the commit metadata for the next owner.
@@ -148,6 +152,34 @@ func (ps *partState) routedLocked(fs []ladderFailure, err error) {
 	ps.applyHoldLocked()
 }
 
+// What happens to a retry copy (copyFateLocked).
+const (
+	copyDrop  = iota // a duplicate, or its original is ahead in the replay
+	copyCount        // its partition waits for it: counted at its first watermark
+	copyLate         // its partition stopped waiting: judged like any event
+)
+
+// copyFateLocked decides about a retry copy of the event at origin. A copy
+// of an event counted or dead-lettered, or below the committed offset, is
+// a duplicate. One the partition waits for counts. One the partition has
+// no entry for belongs to an event at or above the offset this instance
+// resumed from, which its replay here reads again and decides afresh
+// (enriched, or sent up the ladder anew): counting the copy as well would
+// count the event twice, and counting it first would move the watermark
+// ahead of the replay.
+func (ps *partState) copyFateLocked(origin int64) int {
+	l := &ps.ladder
+	switch {
+	case ps.counted.has(origin) || origin < l.floor:
+		return copyDrop
+	case l.entries[origin] != nil:
+		return copyCount
+	case l.expired.has(origin):
+		return copyLate
+	}
+	return copyDrop
+}
+
 // takeEntryLocked removes the entry of a retry copy about to be counted and
 // returns it (nil if none): the copy's windows now hold its batch.
 func (ps *partState) takeEntryLocked(origin int64) *ladderEntry {
@@ -189,6 +221,7 @@ func (ps *partState) expireLadderLocked(now int64) int {
 	for off, e := range ps.ladder.entries {
 		if e.expires > 0 && now >= e.expires {
 			ps.resolveLocked(off, nil)
+			ps.ladder.expired.add(off)
 			n++
 		}
 	}
@@ -203,6 +236,7 @@ func (ps *partState) expireLadderLocked(now int64) int {
 func (ps *partState) checkpointLadderLocked(next int64) []int64 {
 	l := &ps.ladder
 	l.floor = max(l.floor, next)
+	l.expired.dropBelow(next)
 	i := 0
 	for i < len(l.dead) && l.dead[i] < next {
 		i++

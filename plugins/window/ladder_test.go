@@ -244,3 +244,26 @@ func TestEngineHoldAndJudgedAdd(t *testing.T) {
 		t.Fatalf("after the hold: %v, want a's [0,10) with 2 events first", got)
 	}
 }
+
+// After a restart, a copy from before the crash arrives ahead of its
+// original's replay: it is dropped (the replay decides the event afresh)
+// and does not move the partition's watermark, so the replay judges every
+// event as the first run did.
+func TestLadderCopyAheadOfItsReplayIsDropped(t *testing.T) {
+	b, _ := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1}))
+	copyAck := writeCopy(t, b, retryCopyOf(3, "a", 50, false))
+	if n, err := copyAck.result(); n != 1 || err != nil {
+		t.Fatalf("dropped copy ack: %d calls, %v; want one, nil", n, err)
+	}
+	write(t, b, sourcedEvents(p, &o, 1, event{key: "a", secs: 2}, event{key: "a", secs: 3}, event{key: "a", secs: 50}))
+	res, _ := readNow(t, b)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=3"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("results %v, want %v (no event late: the copy did not move the watermark)", got, want)
+	}
+	if n := queuedMsgs(b); n != 0 {
+		t.Fatalf("%d messages queued besides the result", n)
+	}
+}
