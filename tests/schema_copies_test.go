@@ -3,27 +3,29 @@ package tests
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/streamkit/pipeline/tests/harness"
 	"gopkg.in/yaml.v3"
 )
 
-// The clickstream event schema is written out in three places: the main
-// job, the /track API and the file the validate plugin's tests and fuzzer
-// use. They must describe the same event. (The API's copy is the track_api
-// input's schema, checked by TestTrackAPISchemaIsTheClickstreamEvent.)
-func TestClickstreamSchemaCopiesAgree(t *testing.T) {
-	fromFile := decodeYAML(t, readRepoFile(t, "plugins/validate/schemas/clickstream.yaml"))
-	want := fromFile.(map[string]any)["fields"]
-
-	main := validateSchemas(t, "configs/clickstream.yaml")
-	if len(main) != 1 {
-		t.Fatalf("configs/clickstream.yaml has %d validate schemas, want 1", len(main))
+// The main job reads the clickstream event schema from one file,
+// plugins/validate/schemas/clickstream.yaml (shipped in the binary as
+// builtin_schema clickstream, so the job runs from any directory), not
+// from a copy of it. (The /track API's copy is checked by
+// TestTrackAPISchemaIsTheClickstreamEvent.)
+func TestClickstreamJobReadsTheSchemaFile(t *testing.T) {
+	uses := componentConfigs(t, "configs/clickstream.yaml", "validate")
+	if len(uses) != 1 {
+		t.Fatalf("configs/clickstream.yaml has %d validate processors, want 1", len(uses))
 	}
-	if got := main[0].(map[string]any)["fields"]; !reflect.DeepEqual(got, want) {
-		t.Errorf("configs/clickstream.yaml's schema differs from plugins/validate/schemas/clickstream.yaml:\n%v\n%v", got, want)
+	if got := uses[0]["builtin_schema"]; got != "clickstream" {
+		t.Errorf("validate.builtin_schema = %v, want clickstream", got)
+	}
+	for _, inline := range []string{"schema", "json_schema"} {
+		if _, ok := uses[0][inline]; ok {
+			t.Errorf("validate has an inline %s: a copy of the schema file", inline)
+		}
 	}
 }
 
@@ -45,18 +47,17 @@ func decodeYAML(t *testing.T, s string) any {
 	return v
 }
 
-// validateSchemas finds every `validate: {schema: ...}` in a config.
-func validateSchemas(t *testing.T, rel string) []any {
+// componentConfigs finds the config of every `<name>: {...}` component in
+// a config file.
+func componentConfigs(t *testing.T, rel, name string) []map[string]any {
 	t.Helper()
-	var out []any
+	var out []map[string]any
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case map[string]any:
-			if val, ok := x["validate"].(map[string]any); ok {
-				if s, ok := val["schema"].(string); ok {
-					out = append(out, decodeYAML(t, s))
-				}
+			if c, ok := x[name].(map[string]any); ok {
+				out = append(out, c)
 			}
 			for _, c := range x {
 				walk(c)

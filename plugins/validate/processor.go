@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/streamkit/pipeline/internal/meta"
@@ -14,6 +15,7 @@ import (
 const (
 	fSchema         = "schema"
 	fSchemaFile     = "schema_file"
+	fBuiltinSchema  = "builtin_schema"
 	fJSONSchema     = "json_schema"
 	fJSONSchemaFile = "json_schema_file"
 	fMaxBytes       = "max_bytes"
@@ -25,7 +27,7 @@ func spec() *service.ConfigSpec {
 		Categories("Utility").
 		Summary("Validates JSON messages against a typed field spec or a JSON Schema, reporting every violation.").
 		Description(`
-Exactly one of `+"`schema`, `schema_file`, `json_schema` or `json_schema_file`"+` is set.
+Exactly one of `+"`schema`, `schema_file`, `builtin_schema`, `json_schema` or `json_schema_file`"+` is set.
 
 The typed spec is YAML: a top-level `+"`fields`"+` mapping (declaration order is the report order) and `+"`unknown_fields`"+` (`+"`allow` | `reject` | `strip`"+`). Each field has a `+"`type`"+` (`+"`string`, `int`, `float`, `bool`, `timestamp`, `enum` (with `values`), `object` (with `fields`, `unknown_fields`), `array` (with `items`), `any`"+`) and optionally `+"`required`"+` (default true), `+"`nullable`"+`, `+"`min`/`max`"+` (numbers), `+"`min_length`/`max_length`"+` (string characters or array items), `+"`pattern`"+` (RE2), and for timestamps `+"`max_future`/`max_past`"+` (durations, relative to the processing time). Timestamps are RFC 3339 / ISO 8601 strings with or without zone (no zone means UTC) or unix seconds/milliseconds.
 
@@ -66,11 +68,17 @@ Metrics: counter `+"`validate_validated`"+` (every checked message) and `+"`vali
 			Example("fields:\n  user_id: { type: string, min_length: 1 }\n  timestamp: { type: timestamp, max_future: 1h }\n")).
 		Field(service.NewStringField(fSchemaFile).Description("Path of a typed spec YAML file.").Optional().
 			Example("./plugins/validate/schemas/clickstream.yaml")).
+		Field(service.NewStringField(fBuiltinSchema).
+			Description("A typed spec shipped in the binary, `plugins/validate/schemas/<name>.yaml`: one of `"+strings.Join(BuiltinSchemaNames(), "`, `")+"`. Unlike a relative `schema_file` it does not depend on the working directory.").
+			Optional().Example("clickstream")).
 		Field(service.NewStringField(fJSONSchema).Description("A JSON Schema document (JSON text).").Optional()).
 		Field(service.NewStringField(fJSONSchemaFile).Description("Path of a JSON Schema file.").Optional()).
 		Field(service.NewIntField(fMaxBytes).Description("Payloads larger than this are violations; 0 disables the check.").Default(DefaultMaxBytes)).
 		Field(service.NewBoolField(fNormalize).Description("Rewrite valid timestamps to RFC 3339 UTC (typed spec only).").Default(false)).
-		LintRule(`root = if [this.schema, this.schema_file, this.json_schema, this.json_schema_file].filter(v -> v != null).length() != 1 { "exactly one of schema, schema_file, json_schema or json_schema_file must be set" }`).
+		LintRule(`root = [
+  if [this.schema, this.schema_file, this.builtin_schema, this.json_schema, this.json_schema_file].filter(v -> v != null).length() != 1 { "exactly one of schema, schema_file, builtin_schema, json_schema or json_schema_file must be set" },
+  if this.builtin_schema != null && !`+builtinNamesJSON()+`.contains(this.builtin_schema) { "field builtin_schema: %q is not one of %s".format(this.builtin_schema, `+builtinNamesJSON()+`.join(", ")) },
+].filter(e -> e != null)`).
 		Example("Clickstream", "Validate clickstream events and dead-letter the invalid ones.", `
 pipeline:
   processors:
@@ -100,6 +108,15 @@ func init() {
 }
 
 func validatorFromConfig(conf *service.ParsedConfig) (*Validator, error) {
+	set := 0
+	for _, f := range []string{fSchema, fSchemaFile, fBuiltinSchema, fJSONSchema, fJSONSchemaFile} {
+		if conf.Contains(f) {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, ErrNoSchema
+	}
 	src := map[string][]byte{}
 	for _, f := range []string{fSchema, fJSONSchema} {
 		if conf.Contains(f) {
@@ -122,6 +139,17 @@ func validatorFromConfig(conf *service.ParsedConfig) (*Validator, error) {
 			}
 			src[inline] = b
 		}
+	}
+	if conf.Contains(fBuiltinSchema) {
+		name, err := conf.FieldString(fBuiltinSchema)
+		if err != nil {
+			return nil, err
+		}
+		b, err := BuiltinSchema(name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", fBuiltinSchema, err)
+		}
+		src[fSchema] = b
 	}
 	if len(src) != 1 {
 		return nil, ErrNoSchema

@@ -67,4 +67,4 @@ func marshal(v any) ([]byte, error) {
 }
 
 // ErrNoSchema is returned when neither a typed spec nor a JSON Schema is set.
-var ErrNoSchema = errors.New("validate: one of schema, schema_file, json_schema or json_schema_file is required")
+var ErrNoSchema = errors.New("validate: exactly one of schema, schema_file, builtin_schema, json_schema or json_schema_file is required")
