@@ -17,7 +17,6 @@ import (
 	_ "github.com/redpanda-data/connect/v4/public/components/prometheus"
 
 	_ "github.com/streamkit/pipeline/plugins/batchlines"
-	"github.com/streamkit/pipeline/plugins/dlq"
 	_ "github.com/streamkit/pipeline/plugins/liveview"
 	_ "github.com/streamkit/pipeline/plugins/retry"
 	_ "github.com/streamkit/pipeline/plugins/trackapi"
@@ -51,7 +50,7 @@ func main() {
 		service.CLIOptCustomRunFlags(embeddedFlags(), env.startForRun),
 		service.CLIOptAddCommand(brokerCommand()),
 		service.CLIOptAddCommand(demoCommand()),
-		service.CLIOptAddCommand(dlq.CLICommand()),
+		service.CLIOptAddCommand(dlqCommand()),
 	)
 	env.stop()
 	if err != nil {

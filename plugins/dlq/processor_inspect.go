@@ -19,49 +19,52 @@ func inspectSpec() *service.ConfigSpec {
 }
 
 func init() {
-	service.MustRegisterBatchProcessor("dlq_inspect", inspectSpec(),
+	service.MustRegisterBatchProcessor("dlq_inspect", InspectSpec(),
 		func(conf *service.ParsedConfig, res *service.Resources) (service.BatchProcessor, error) {
-			f, err := filterFromConfig(conf)
-			if err != nil {
-				return nil, err
-			}
-			n, err := conf.FieldInt("samples")
-			if err != nil {
-				return nil, err
-			}
-			id, err := conf.FieldString(rpFieldRunID)
-			if err != nil {
-				return nil, err
-			}
-			p := &inspectProc{runID: id, exclude: compileExclude(), log: res.Logger(),
-				counted: res.Metrics().NewCounter("dlq_inspected", "class")}
-			p.in = &Inspector{Filter: f, MaxSamples: n, MaxErrors: 20}
-			if run := lookupRun(id); run != nil && run.Inspector != nil {
-				run.Inspector.Filter = f // the CLI's flags reach the filter through the template
-				p.in = run.Inspector
-			}
-			return p, nil
+			return NewInspectProcessor(conf, res, nil, nil)
 		})
+}
+
+// InspectSpec is the config spec of the dlq_inspect processor.
+func InspectSpec() *service.ConfigSpec { return inspectSpec() }
+
+// NewInspectProcessor builds a dlq_inspect processor that aggregates into
+// in (nil: its own, logged at close) with the config's filter, and tells
+// observe (may be nil) the position of every record it read.
+func NewInspectProcessor(conf *service.ParsedConfig, res *service.Resources, in *Inspector, observe func(partition, offset int64)) (service.BatchProcessor, error) {
+	f, err := filterFromConfig(conf)
+	if err != nil {
+		return nil, err
+	}
+	n, err := conf.FieldInt("samples")
+	if err != nil {
+		return nil, err
+	}
+	if in == nil {
+		in = &Inspector{MaxSamples: n, MaxErrors: 20}
+	}
+	in.Filter = f
+	return &inspectProc{in: in, observe: observe, exclude: compileExclude(), log: res.Logger(),
+		counted: res.Metrics().NewCounter("dlq_inspected", "class")}, nil
 }
 
 type inspectProc struct {
 	in      *Inspector
-	runID   string
+	observe func(partition, offset int64)
 	exclude []*regexp.Regexp
 	log     *service.Logger
 	counted *service.MetricCounter
 }
 
 func (p *inspectProc) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
-	run := lookupRun(p.runID)
 	for _, m := range batch {
 		rec, err := recordOf(m, p.exclude)
 		if err != nil {
 			return nil, err
 		}
 		p.counted.Incr(1, firstNonEmpty(p.in.Add(rec), "unreadable"))
-		if run != nil {
-			run.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset))
+		if p.observe != nil {
+			p.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset))
 		}
 	}
 	return []service.MessageBatch{batch}, nil

@@ -23,7 +23,6 @@ const (
 	rpFieldKey      = "key"
 	rpFieldTo       = "to"
 	rpFieldMax      = "max_replays"
-	rpFieldRunID    = "run_id"
 )
 
 func filterFields() []*service.ConfigField {
@@ -33,7 +32,6 @@ func filterFields() []*service.ConfigField {
 		service.NewStringField(rpFieldSince).Description("Select failures at or after this time (RFC 3339 / ISO 8601, no zone = UTC).").Default(""),
 		service.NewStringField(rpFieldUntil).Description("Select failures before this time.").Default(""),
 		service.NewStringField(rpFieldKey).Description("Select this exact record key; empty selects all.").Default(""),
-		service.NewStringField(rpFieldRunID).Description("Internal: reports progress to the `dlq` CLI command that built the stream.").Default("").Advanced(),
 	}
 }
 
@@ -87,26 +85,38 @@ Metrics: `+"`dlq_replayed`, `dlq_replay_skipped`, `dlq_replay_refused`"+`.`).
 }
 
 func init() {
-	service.MustRegisterBatchProcessor("dlq_replay", replaySpec(),
+	service.MustRegisterBatchProcessor("dlq_replay", ReplaySpec(),
 		func(conf *service.ParsedConfig, res *service.Resources) (service.BatchProcessor, error) {
-			f, err := filterFromConfig(conf)
-			if err != nil {
-				return nil, err
-			}
-			r := &replayProc{rp: Replayer{Filter: f}, exclude: compileExclude()}
-			if r.rp.To, err = conf.FieldString(rpFieldTo); err != nil {
-				return nil, err
-			}
-			if r.rp.MaxReplays, err = conf.FieldInt(rpFieldMax); err != nil {
-				return nil, err
-			}
-			if r.runID, err = conf.FieldString(rpFieldRunID); err != nil {
-				return nil, err
-			}
-			m := res.Metrics()
-			r.replayed, r.skipped, r.refused = m.NewCounter("dlq_replayed"), m.NewCounter("dlq_replay_skipped"), m.NewCounter("dlq_replay_refused")
-			return r, nil
+			return NewReplayProcessor(conf, res, nil)
 		})
+}
+
+// ReplaySpec is the config spec of the dlq_replay processor.
+func ReplaySpec() *service.ConfigSpec { return replaySpec() }
+
+// ReplayObserver is told the outcome of every dead letter a dlq_replay
+// processor decided, once the batch holding it was handed on: the `dlq`
+// command counts with it and stops when the topic is read to its end.
+type ReplayObserver func(partition, offset int64, o Outcome)
+
+// NewReplayProcessor builds a dlq_replay processor; observe may be nil. A
+// command registers it on its own environment with observe as a closure
+// over its run, so nothing is shared between runs.
+func NewReplayProcessor(conf *service.ParsedConfig, res *service.Resources, observe ReplayObserver) (service.BatchProcessor, error) {
+	f, err := filterFromConfig(conf)
+	if err != nil {
+		return nil, err
+	}
+	r := &replayProc{rp: Replayer{Filter: f}, exclude: compileExclude(), observe: observe}
+	if r.rp.To, err = conf.FieldString(rpFieldTo); err != nil {
+		return nil, err
+	}
+	if r.rp.MaxReplays, err = conf.FieldInt(rpFieldMax); err != nil {
+		return nil, err
+	}
+	m := res.Metrics()
+	r.replayed, r.skipped, r.refused = m.NewCounter("dlq_replayed"), m.NewCounter("dlq_replay_skipped"), m.NewCounter("dlq_replay_refused")
+	return r, nil
 }
 
 func compileExclude() []*regexp.Regexp {
@@ -129,13 +139,12 @@ func recordOf(m *service.Message, exclude []*regexp.Regexp) (Record, error) {
 type replayProc struct {
 	rp      Replayer
 	exclude []*regexp.Regexp
-	runID   string
+	observe ReplayObserver
 
 	replayed, skipped, refused *service.MetricCounter
 }
 
 func (r *replayProc) ProcessBatch(_ context.Context, batch service.MessageBatch) ([]service.MessageBatch, error) {
-	run := lookupRun(r.runID)
 	out := make(service.MessageBatch, 0, len(batch))
 	for _, m := range batch {
 		rec, err := recordOf(m, r.exclude)
@@ -143,31 +152,22 @@ func (r *replayProc) ProcessBatch(_ context.Context, batch service.MessageBatch)
 			return nil, err
 		}
 		d := r.rp.Decide(rec)
-		if run != nil {
-			// deferred: the run may only end after this batch was handed on
-			defer run.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset))
+		if r.observe != nil {
+			// deferred: a run may only end after this batch was handed on
+			defer r.observe(metaInt(m, meta.KafkaPartition), metaInt(m, meta.KafkaOffset), d.Outcome)
 		}
 		switch d.Outcome {
 		case Skip:
 			r.skipped.Incr(1)
-			if run != nil {
-				run.Skipped.Add(1)
-			}
 			continue
 		case Refused:
 			r.refused.Incr(1)
-			if run != nil {
-				run.Refused.Add(1)
-			}
 			m.MetaSetMut(meta.ErrorClass, meta.ClassFatal)
 			m.SetError(fmt.Errorf("dlq_replay: %w", d.Err))
 			out = append(out, m)
 			continue
 		}
 		r.replayed.Incr(1)
-		if run != nil {
-			run.Replayed.Add(1)
-		}
 		clearMeta(m)
 		for _, h := range d.Headers {
 			m.MetaSetMut(h.Key, string(h.Value))

@@ -1,6 +1,7 @@
-package dlq
+package main
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -10,26 +11,29 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/meta"
+	"github.com/streamkit/pipeline/plugins/dlq"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v2"
 )
 
-// ReplayConfig is the stream config of `dlq replay`; the lead copies it to
-// configs/dlq_replay.yaml. InspectConfig is that of `dlq inspect`.
+// dlqReplayConfig is the stream config of `dlq replay` (configs/dlq_replay.yaml
+// is the copy users run; a test keeps them equal). dlqInspectConfig is that
+// of `dlq inspect`.
 //
 //go:embed dlq_replay.yaml
-var ReplayConfig string
+var dlqReplayConfig string
 
 //go:embed dlq_inspect.yaml
-var InspectConfig string
+var dlqInspectConfig string
 
-// Options of a CLI run; they become the templates' environment variables.
-type Options struct {
+// dlqOptions of a command run; they become the templates' environment
+// variables.
+type dlqOptions struct {
 	Brokers       string
 	Topic         string
 	Class         string
@@ -44,12 +48,11 @@ type Options struct {
 	LogLevel      string // Benthos log level, default warn
 }
 
-func (o Options) env(runID string) map[string]string {
+func (o dlqOptions) env() map[string]string {
 	env := map[string]string{
 		"KAFKA_BROKERS": o.Brokers, "DLQ_TOPIC": o.Topic, "DLQ_CLASS": o.Class,
 		"DLQ_ERROR_CONTAINS": o.ErrorContains, "DLQ_SINCE": o.Since, "DLQ_UNTIL": o.Until,
 		"DLQ_KEY": o.Key, "DLQ_TO": o.To, "DLQ_DRY_RUN": strconv.FormatBool(o.DryRun),
-		"DLQ_RUN_ID": runID,
 	}
 	if o.Rate > 0 {
 		env["DLQ_RATE"] = strconv.Itoa(o.Rate)
@@ -63,46 +66,58 @@ func (o Options) env(runID string) map[string]string {
 	return env
 }
 
-// ReplayStats counts what a replay did.
-type ReplayStats struct {
+// replayStats counts what a replay did.
+type replayStats struct {
 	Replayed int64 `json:"replayed"`
 	Skipped  int64 `json:"skipped"`
 	Refused  int64 `json:"refused"`
 	DryRun   bool  `json:"dry_run"`
 	// Records are the dead letters a dry run would replay or refuse, each
 	// with where it is and why (skipped ones are only counted).
-	Records []DryRunRecord `json:"records,omitempty"`
+	Records []dryRunRecord `json:"records,omitempty"`
 }
 
-// Inspect reads the DLQ topic to its current end and aggregates it.
-func Inspect(ctx context.Context, o Options) (Summary, error) {
+// dlqInspect reads the DLQ topic to its current end and aggregates it.
+func dlqInspect(ctx context.Context, o dlqOptions) (dlq.Summary, error) {
 	samples := o.Samples
 	if samples <= 0 {
 		samples = 5
 	}
-	in := &Inspector{MaxSamples: samples, MaxErrors: 20}
-	if _, err := runTemplate(ctx, o, InspectConfig, func(r *Run) { r.Inspector = in }); err != nil {
-		return Summary{}, err
+	in := &dlq.Inspector{MaxSamples: samples, MaxErrors: 20}
+	_, err := runDLQStream(ctx, o, dlqInspectConfig, func(env *service.Environment, run *dlqRun) error {
+		return env.RegisterBatchProcessor("dlq_inspect", dlq.InspectSpec(),
+			func(conf *service.ParsedConfig, res *service.Resources) (service.BatchProcessor, error) {
+				return dlq.NewInspectProcessor(conf, res, in, run.observe)
+			})
+	})
+	if err != nil {
+		return dlq.Summary{}, err
 	}
 	return in.Summary(), nil
 }
 
-// Replay reads the DLQ topic to its current end and replays the selected
+// dlqReplay reads the DLQ topic to its current end and replays the selected
 // dead letters.
-func Replay(ctx context.Context, o Options) (ReplayStats, error) {
+func dlqReplay(ctx context.Context, o dlqOptions) (replayStats, error) {
 	if o.DryRun {
 		return dryRun(ctx, o)
 	}
-	run, err := runTemplate(ctx, o, ReplayConfig, nil)
+	run, err := runDLQStream(ctx, o, dlqReplayConfig, func(env *service.Environment, run *dlqRun) error {
+		return env.RegisterBatchProcessor("dlq_replay", dlq.ReplaySpec(),
+			func(conf *service.ParsedConfig, res *service.Resources) (service.BatchProcessor, error) {
+				return dlq.NewReplayProcessor(conf, res, run.replayedRecord)
+			})
+	})
 	if err != nil {
-		return ReplayStats{}, err
+		return replayStats{}, err
 	}
-	return ReplayStats{Replayed: run.Replayed.Load(), Skipped: run.Skipped.Load(), Refused: run.Refused.Load(), DryRun: o.DryRun}, nil
+	return replayStats{Replayed: run.replayed.Load(), Skipped: run.skipped.Load(), Refused: run.refused.Load(), DryRun: o.DryRun}, nil
 }
 
-var runSeq atomic.Int64
-
-func runTemplate(ctx context.Context, o Options, tmpl string, setup func(*Run)) (*Run, error) {
+// runDLQStream runs the stream config tmpl over the DLQ topic until it is
+// read to its current end. register puts the run's processors on a clone
+// of the global environment, with closures over this run.
+func runDLQStream(ctx context.Context, o dlqOptions, tmpl string, register func(*service.Environment, *dlqRun) error) (*dlqRun, error) {
 	if o.Topic == "" {
 		return nil, fmt.Errorf("a DLQ topic is required (--topic)")
 	}
@@ -113,22 +128,21 @@ func runTemplate(ctx context.Context, o Options, tmpl string, setup func(*Run)) 
 	if err != nil {
 		return nil, err
 	}
-	id := fmt.Sprintf("dlq-cli-%d-%d", os.Getpid(), runSeq.Add(1))
-	run := NewRun(id, ends)
-	defer run.Close(id)
-	if setup != nil {
-		setup(run)
-	}
+	run := newDLQRun(ends)
 	select {
 	case <-run.Done():
 		return run, nil // empty topic
 	default:
 	}
-	env := o.env(id)
-	env["DLQ_PARTITIONS"] = partitionRange(ends)
-	b := service.NewStreamBuilder()
+	env := service.GlobalEnvironment().Clone()
+	if err := register(env, run); err != nil {
+		return nil, err
+	}
+	vars := o.env()
+	vars["DLQ_PARTITIONS"] = partitionRange(ends)
+	b := env.NewStreamBuilder()
 	b.SetEnvVarLookupFunc(func(k string) (string, bool) {
-		if v, ok := env[k]; ok && v != "" {
+		if v, ok := vars[k]; ok && v != "" {
 			return v, true
 		}
 		return "", false // the template's defaults apply, never the process env
@@ -136,7 +150,7 @@ func runTemplate(ctx context.Context, o Options, tmpl string, setup func(*Run)) 
 	if err := b.SetYAML(tmpl); err != nil {
 		return nil, err
 	}
-	if err := b.SetLoggerYAML("level: " + firstNonEmpty(o.LogLevel, "error")); err != nil {
+	if err := b.SetLoggerYAML("level: " + cmp.Or(o.LogLevel, "error")); err != nil {
 		return nil, err
 	}
 	s, err := b.Build()
@@ -195,7 +209,7 @@ func filterFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "brokers", EnvVars: []string{"KAFKA_BROKERS"}, Value: "localhost:9092", Usage: "Kafka brokers, comma separated"},
 		&cli.StringFlag{Name: "topic", Required: true, Usage: "dead-letter topic"},
-		&cli.StringFlag{Name: "class", Usage: "comma-separated error classes (validation, processing, late, retries_exhausted, fatal)"},
+		&cli.StringFlag{Name: "class", Usage: "comma-separated error classes (" + strings.Join(meta.Classes, ", ") + ")"},
 		&cli.StringFlag{Name: "error-contains", Usage: "error text substring (case-insensitive)"},
 		&cli.StringFlag{Name: "since", Usage: "failures at or after (RFC 3339)"},
 		&cli.StringFlag{Name: "until", Usage: "failures before (RFC 3339)"},
@@ -204,16 +218,15 @@ func filterFlags() []cli.Flag {
 	}
 }
 
-func optionsFrom(c *cli.Context) Options {
-	return Options{Brokers: c.String("brokers"), Topic: c.String("topic"), Class: c.String("class"),
+func dlqOptionsFrom(c *cli.Context) dlqOptions {
+	return dlqOptions{Brokers: c.String("brokers"), Topic: c.String("topic"), Class: c.String("class"),
 		ErrorContains: c.String("error-contains"), Since: c.String("since"), Until: c.String("until"),
 		Key: c.String("key"), To: c.String("to"), DryRun: c.Bool("dry-run"), Rate: c.Int("rate"),
 		MaxReplays: c.Int("max-replays"), Samples: c.Int("samples"), LogLevel: c.String("log-level")}
 }
 
-// CLICommand is the `dlq` command; cmd/pipeline adds it with
-// service.CLIOptAddCommand(dlq.CLICommand()).
-func CLICommand() *cli.Command {
+// dlqCommand is the `dlq` command.
+func dlqCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "dlq",
 		Usage: "Inspect and replay dead-letter topics (native, Kafka Connect and Spring headers)",
@@ -225,7 +238,7 @@ func CLICommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 					defer stop()
-					s, err := Inspect(ctx, optionsFrom(c))
+					s, err := dlqInspect(ctx, dlqOptionsFrom(c))
 					if err != nil {
 						return err
 					}
@@ -244,7 +257,7 @@ func CLICommand() *cli.Command {
 				Action: func(c *cli.Context) error {
 					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt)
 					defer stop()
-					st, err := Replay(ctx, optionsFrom(c))
+					st, err := dlqReplay(ctx, dlqOptionsFrom(c))
 					if err != nil {
 						return err
 					}

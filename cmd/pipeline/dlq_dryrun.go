@@ -1,4 +1,4 @@
-package dlq
+package main
 
 import (
 	"context"
@@ -9,11 +9,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamkit/pipeline/internal/eventtime"
+	"github.com/streamkit/pipeline/plugins/dlq"
 )
 
-// DryRunRecord is one dead letter as `dlq replay --dry-run` reports it:
+// dryRunRecord is one dead letter as `dlq replay --dry-run` reports it:
 // where it is, and what a replay would do with it.
-type DryRunRecord struct {
+type dryRunRecord struct {
 	Partition   int32  `json:"partition"`
 	Offset      int64  `json:"offset"`
 	Key         string `json:"key"`
@@ -29,8 +30,8 @@ type DryRunRecord struct {
 // dryRun reads the DLQ topic to its current end and decides each record with
 // the same Replayer as the replay stream, writing nothing: the decisions,
 // record by record, are the output.
-func dryRun(ctx context.Context, o Options) (ReplayStats, error) {
-	st := ReplayStats{DryRun: true, Records: []DryRunRecord{}}
+func dryRun(ctx context.Context, o dlqOptions) (replayStats, error) {
+	st := replayStats{DryRun: true, Records: []dryRunRecord{}}
 	if o.Topic == "" {
 		return st, fmt.Errorf("a DLQ topic is required (--topic)")
 	}
@@ -81,14 +82,14 @@ func dryRun(ctx context.Context, o Options) (ReplayStats, error) {
 	return st, nil
 }
 
-func (st *ReplayStats) add(d Decision, r *kgo.Record) {
-	out := DryRunRecord{Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Class: d.Envelope.Class,
+func (st *replayStats) add(d dlq.Decision, r *kgo.Record) {
+	out := dryRunRecord{Partition: r.Partition, Offset: r.Offset, Key: string(r.Key), Class: d.Envelope.Class,
 		Error: d.Envelope.Error, ReplayCount: d.Count, Value: clipValue(r.Value)}
 	switch d.Outcome {
-	case Skip:
+	case dlq.Skip:
 		st.Skipped++
 		return
-	case Refused:
+	case dlq.Refused:
 		st.Refused++
 		out.Outcome, out.Reason = "refused", d.Err.Error()
 	default:
@@ -98,17 +99,17 @@ func (st *ReplayStats) add(d Decision, r *kgo.Record) {
 	st.Records = append(st.Records, out)
 }
 
-func recordFromKafka(r *kgo.Record) Record {
-	rec := Record{Key: r.Key, Value: r.Value, TimestampMs: r.Timestamp.UnixMilli()}
+func recordFromKafka(r *kgo.Record) dlq.Record {
+	rec := dlq.Record{Key: r.Key, Value: r.Value, TimestampMs: r.Timestamp.UnixMilli()}
 	for _, h := range r.Headers {
-		rec.Headers = append(rec.Headers, Header{h.Key, h.Value})
+		rec.Headers = append(rec.Headers, dlq.Header{Key: h.Key, Value: h.Value})
 	}
 	return rec
 }
 
 // replayerFrom builds the replay stream's Replayer from the CLI options.
-func replayerFrom(o Options) (Replayer, error) {
-	r := Replayer{To: o.To, MaxReplays: o.MaxReplays}
+func replayerFrom(o dlqOptions) (dlq.Replayer, error) {
+	r := dlq.Replayer{To: o.To, MaxReplays: o.MaxReplays}
 	if r.MaxReplays <= 0 {
 		r.MaxReplays = 3
 	}

@@ -1,4 +1,4 @@
-package dlq
+package main
 
 import (
 	"bytes"
@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
+	"github.com/streamkit/pipeline/plugins/dlq"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/urfave/cli/v2"
 )
@@ -18,11 +21,11 @@ func dlqRecords() []*kgo.Record {
 	be32 := func(n uint32) []byte { return binary.BigEndian.AppendUint32(nil, n) }
 	be64 := func(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 	failed := time.Date(2024, 6, 27, 16, 0, 0, 0, time.UTC)
-	native := NewEnvelope()
+	native := dlq.NewEnvelope()
 	native.Error, native.Class, native.Topic, native.Partition, native.Offset = "user_id: required", "validation", "clicks", 0, 7
 	native.TimestampMs, native.Attempts, native.LastFailureMs, native.FirstFailureMs = 1719503023315, 1, failed.UnixMilli(), failed.UnixMilli()
 	var nh []kgo.RecordHeader
-	for _, h := range append([]Header{{"trace", []byte("t1")}}, Encode(native, Native)...) {
+	for _, h := range append([]dlq.Header{{Key: "trace", Value: []byte("t1")}}, dlq.Encode(native, dlq.Native)...) {
 		nh = append(nh, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
 	return []*kgo.Record{
@@ -48,14 +51,14 @@ func dlqRecords() []*kgo.Record {
 			{Key: "__connect.errors.exception.message", Value: []byte("Converting byte[] to Kafka Connect data failed")},
 		}},
 		{Topic: "dlq", Key: []byte("u4"), Value: []byte(`too often`), Timestamp: failed, Headers: append(nh[1:len(nh):len(nh)],
-			kgo.RecordHeader{Key: HReplayCount, Value: []byte("3")})},
+			kgo.RecordHeader{Key: dlq.HReplayCount, Value: []byte("3")})},
 	}
 }
 
 func runCLI(t *testing.T, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	app := &cli.App{Name: "pipeline", Writer: &out, Commands: []*cli.Command{CLICommand()}}
+	app := &cli.App{Name: "pipeline", Writer: &out, Commands: []*cli.Command{dlqCommand()}}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := app.RunContext(ctx, append([]string{"pipeline", "dlq"}, append(args, "--log-level", "none")...)); err != nil {
@@ -65,9 +68,9 @@ func runCLI(t *testing.T, args ...string) string {
 }
 
 func TestCLIInspectReadsEveryDialect(t *testing.T) {
-	broker := newCluster(t, "dlq")
-	produce(t, broker, dlqRecords()...)
-	var s Summary
+	broker := kafkatest.Cluster(t, 1, "dlq")
+	kafkatest.Produce(t, broker, dlqRecords()...)
+	var s dlq.Summary
 	if err := json.Unmarshal([]byte(runCLI(t, "inspect", "--brokers", broker, "--topic", "dlq")), &s); err != nil {
 		t.Fatal(err)
 	}
@@ -100,10 +103,10 @@ func TestCLIInspectReadsEveryDialect(t *testing.T) {
 }
 
 func TestCLIReplay(t *testing.T) {
-	broker := newCluster(t, "dlq", "clicks", "orders", "elsewhere")
-	produce(t, broker, dlqRecords()...)
+	broker := kafkatest.Cluster(t, 1, "dlq", "clicks", "orders", "elsewhere")
+	kafkatest.Produce(t, broker, dlqRecords()...)
 
-	var st ReplayStats
+	var st replayStats
 	if err := json.Unmarshal([]byte(runCLI(t, "replay", "--brokers", broker, "--topic", "dlq", "--dry-run")), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +145,10 @@ func TestCLIReplay(t *testing.T) {
 	if st.Replayed != 1 || st.Skipped != 3 {
 		t.Fatalf("filtered replay %+v", st)
 	}
-	got := consume(t, broker, "elsewhere", 1)[0]
-	h := headerMap(got)
+	got := kafkatest.ConsumeN(t, broker, "elsewhere", 1, 20*time.Second)[0]
+	h := kafkatest.Headers(got)
 	if string(got.Value) != "spring" || string(got.Key) != "u2" || got.Timestamp.UnixMilli() != 1719500000000 ||
-		len(h) != 2 || h["app"] != "shop" || h[HReplayCount] != "1" {
+		len(h) != 2 || h["app"] != "shop" || h[dlq.HReplayCount] != "1" {
 		t.Fatalf("replayed %q key %q ts %v headers %v", got.Value, got.Key, got.Timestamp, h)
 	}
 
@@ -156,21 +159,53 @@ func TestCLIReplay(t *testing.T) {
 	if st.Replayed != 2 || st.Refused != 1 || st.Skipped != 1 {
 		t.Fatalf("replay %+v", st)
 	}
-	recs := consume(t, broker, "clicks", 2)
+	recs := kafkatest.ConsumeN(t, broker, "clicks", 2, 20*time.Second)
 	for _, r := range recs {
 		for _, hd := range r.Headers {
-			if IsEnvelopeKey(hd.Key) || strings.HasPrefix(hd.Key, "@") || strings.HasPrefix(hd.Key, "kafka_") {
+			if dlq.IsEnvelopeKey(hd.Key) || strings.HasPrefix(hd.Key, "@") || strings.HasPrefix(hd.Key, "kafka_") {
 				t.Errorf("%s: header %s survived the replay", r.Key, hd.Key)
 			}
 		}
-		if headerMap(r)[HReplayCount] != "1" {
-			t.Errorf("%s: replay count %q", r.Key, headerMap(r)[HReplayCount])
+		if kafkatest.Headers(r)[dlq.HReplayCount] != "1" {
+			t.Errorf("%s: replay count %q", r.Key, kafkatest.Headers(r)[dlq.HReplayCount])
 		}
 	}
-	if string(recs[0].Key) != "u1" || headerMap(recs[0])["trace"] != "t1" || recs[0].Timestamp.UnixMilli() != 1719503023315 {
-		t.Errorf("native replay: key %s headers %v ts %v", recs[0].Key, headerMap(recs[0]), recs[0].Timestamp)
+	if string(recs[0].Key) != "u1" || kafkatest.Headers(recs[0])["trace"] != "t1" || recs[0].Timestamp.UnixMilli() != 1719503023315 {
+		t.Errorf("native replay: key %s headers %v ts %v", recs[0].Key, kafkatest.Headers(recs[0]), recs[0].Timestamp)
 	}
 	if string(recs[1].Key) != "u3" || string(recs[1].Value) != "connect" {
 		t.Errorf("connect replay: %s %s", recs[1].Key, recs[1].Value)
+	}
+}
+
+// Two runs at once each count their own topic: a run's processors reach it
+// through closures on the run's own environment, nothing is shared.
+func TestDLQRunsDoNotShareState(t *testing.T) {
+	broker := kafkatest.Cluster(t, 1, "dlq-a", "dlq-b")
+	recs := dlqRecords()
+	for _, r := range recs {
+		r.Topic = "dlq-a"
+	}
+	kafkatest.Produce(t, broker, recs...)
+	one := dlqRecords()[0]
+	one.Topic = "dlq-b"
+	kafkatest.Produce(t, broker, one)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	totals := make([]int, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, topic := range []string{"dlq-a", "dlq-b"} {
+		wg.Go(func() {
+			s, err := dlqInspect(ctx, dlqOptions{Brokers: broker, Topic: topic, LogLevel: "none"})
+			totals[i], errs[i] = s.Total, err
+		})
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	if totals[0] != 4 || totals[1] != 1 {
+		t.Errorf("totals %v, want [4 1]", totals)
 	}
 }
