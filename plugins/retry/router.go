@@ -199,11 +199,19 @@ func (r *retryRouter) writeFailure(ctx context.Context, msg *service.Message) (D
 
 func (r *retryRouter) send(ctx context.Context, msg *service.Message, dec Decision) error {
 	if r.isLate(dec) {
-		if err := r.late.Write(ctx, lateCopy(msg, dec)); err != nil {
+		c := lateCopy(msg, dec)
+		if err := ladderDurable(ctx, service.MessageBatch{c}); err != nil {
+			return err
+		}
+		if err := r.late.Write(ctx, c); err != nil {
 			return fmt.Errorf("late write: %w", err)
 		}
 	} else if dec.Route == ToDLQ {
-		if err := r.dlq.Write(ctx, dlqCopy(msg, dec)); err != nil {
+		c := dlqCopy(msg, dec)
+		if err := ladderDurable(ctx, service.MessageBatch{c}); err != nil {
+			return err
+		}
+		if err := r.dlq.Write(ctx, c); err != nil {
 			return fmt.Errorf("dlq write: %w", err)
 		}
 	} else if err := r.retry.Write(ctx, stageCopy(msg, dec.State, dec.Topic)); err != nil {

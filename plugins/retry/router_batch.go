@@ -73,7 +73,14 @@ func (r *retryRouter) WriteBatch(ctx context.Context, batch service.MessageBatch
 		}
 		wg.Go(func() {
 			failed := make([]error, len(p.msgs))
-			if err := p.child.WriteBatch(ctx, p.msgs); err != nil {
+			var err error
+			if p == dlq || p == late {
+				err = ladderDurable(ctx, p.msgs)
+			}
+			if err == nil {
+				err = p.child.WriteBatch(ctx, p.msgs)
+			}
+			if err != nil {
 				var be *service.BatchError
 				if errors.As(err, &be) {
 					be.WalkMessages(func(i int, _ *service.Message, e error) bool {

@@ -1,6 +1,8 @@
 package retry
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +79,9 @@ func dlqCopy(msg *service.Message, dec Decision) *service.Message {
 	// A due time means nothing once the message left the ladder.
 	c.MetaDelete(meta.RetryDueMs)
 	c.MetaDelete(meta.RetryReleasedMs)
-	if w := ladderWatchOf(c); w != nil {
+	if w := ladderWatchOn(c); w != nil {
+		// The watch stays on the copy: ladderDurable waits on it before
+		// the dead-letter write.
 		w.LadderDead()
 	}
 	return c
@@ -86,22 +90,46 @@ func dlqCopy(msg *service.Message, dec Decision) *service.Message {
 // ladderWatcher is the window buffer's watch on a failed event of a
 // window_kafka partition (meta.StashWindowLadder): the partition's windows
 // wait for the event while it is on the ladder, so the router tells the
-// buffer which route it took.
+// buffer which route it took. LadderDurable returns once the buffer's
+// record of a dead letter is committed with the partition's offsets: a
+// restart then never counts, in a window, an event that is also in the
+// dead-letter topic.
 type ladderWatcher interface {
 	LadderRetry(due time.Time)
 	LadderDead()
+	LadderDurable(ctx context.Context) error
 }
 
 // ladderWatchOf takes the watch off c (it concerns the event, not the
 // record written) and returns it, or nil.
 func ladderWatchOf(c *service.Message) ladderWatcher {
+	w := ladderWatchOn(c)
+	if w != nil {
+		c.MetaDelete(meta.StashWindowLadder)
+	}
+	return w
+}
+
+func ladderWatchOn(c *service.Message) ladderWatcher {
 	v, ok := c.MetaGetMut(meta.StashWindowLadder)
 	if !ok {
 		return nil
 	}
-	c.MetaDelete(meta.StashWindowLadder)
 	w, _ := v.(ladderWatcher)
 	return w
+}
+
+// ladderDurable waits, before dead-letter copies are written, until the
+// window buffer's records of them are durable, and takes their watches off.
+func ladderDurable(ctx context.Context, copies service.MessageBatch) error {
+	for _, c := range copies {
+		if w := ladderWatchOf(c); w != nil {
+			if err := w.LadderDurable(ctx); err != nil {
+				return fmt.Errorf("waiting for the window stage to record the dead letter: %w", err)
+			}
+		}
+	}
+	return nil
 }
 
 func metaString(msg *service.Message, key string) string {

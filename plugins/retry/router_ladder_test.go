@@ -1,6 +1,7 @@
 package retry
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -11,12 +12,17 @@ import (
 )
 
 type watchRecorder struct {
-	due  time.Time
-	dead bool
+	due     time.Time
+	dead    bool
+	durable bool
 }
 
 func (w *watchRecorder) LadderRetry(due time.Time) { w.due = due }
 func (w *watchRecorder) LadderDead()               { w.dead = true }
+func (w *watchRecorder) LadderDurable(context.Context) error {
+	w.durable = true
+	return nil
+}
 
 // A failed event the window buffer watches learns its route: a retry stage
 // with its due time, or the dead-letter route; the watch is not copied
@@ -40,8 +46,13 @@ func TestRouterReportsTheRouteToTheWindowBuffersWatch(t *testing.T) {
 	}
 	m, w = failed()
 	c = dlqCopy(m, Decision{Route: ToDLQ, Class: meta.ClassRetriesExhausted})
-	if !w.dead || !w.due.IsZero() {
-		t.Fatalf("dead-letter route reported dead %v due %v", w.dead, w.due)
+	if !w.dead || !w.due.IsZero() || w.durable {
+		t.Fatalf("dead-letter route reported dead %v due %v durable %v", w.dead, w.due, w.durable)
+	}
+	// Before the dead-letter write the router waits for the buffer's
+	// record of it to be durable.
+	if err := ladderDurable(context.Background(), service.MessageBatch{c}); err != nil || !w.durable {
+		t.Fatalf("ladderDurable: %v, waited %v", err, w.durable)
 	}
 	if _, ok := c.MetaGetMut(meta.StashWindowLadder); ok {
 		t.Fatal("the dead-letter record carries the watch")

@@ -423,7 +423,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				case copyDrop:
 					skipped++
 					continue
-				case copyLate:
+				case copyLate, copyDeadAgain:
 					pass = append(pass, msg)
 					continue
 				}
@@ -477,6 +477,10 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				switch ps.copyFateLocked(origin) {
 				case copyDrop:
 					skipped++
+					continue
+				case copyDeadAgain:
+					msg.SetError(errDeadAgain)
+					pass = append(pass, msg)
 					continue
 				case copyCount:
 					entry = ps.takeEntryLocked(origin)

@@ -143,6 +143,13 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead}
 }
 
+// Committed implements partition.Sink.
+func (ps *partState) Committed() {
+	ps.b.mu.Lock()
+	ps.committedLocked()
+	ps.b.mu.Unlock()
+}
+
 // Drop implements partition.Sink: the partition's windows are forgotten
 // without being emitted, unread results of it are taken off the queue, and
 // the inputs they held are nacked (the new owner replays them).
@@ -156,6 +163,7 @@ func (ps *partState) Drop() {
 	ps.dropped = true
 	delete(b.parts, ps.part)
 	ps.abortLadderLocked(errRevoked)
+	ps.committedLocked() // wakes dead-letter writes waiting for a commit
 	ps.eng.Abort(errRevoked)
 	for _, g := range ps.eng.Drain() {
 		g.Release(errRevoked)

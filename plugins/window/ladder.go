@@ -1,6 +1,8 @@
 package window
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -63,6 +65,10 @@ type partLadder struct {
 	// dead-lettered at the end of the ladder (also in counted, so a replay
 	// skips them), kept in the commit metadata for the next owner.
 	dead []int64
+	// deadEpoch counts additions to dead; checkpointEpoch is its value at
+	// the last checkpoint, committedEpoch at the last commit of one.
+	deadEpoch, checkpointEpoch, committedEpoch int64
+	committedCh                                chan struct{} // closed at each commit
 }
 
 // Ladder routes a watch can report.
@@ -73,10 +79,14 @@ const (
 )
 
 // ladderWatch rides to the retry_router in a failed event's metadata
-// (meta.StashWindowLadder); the router calls LadderRetry or LadderDead.
+// (meta.StashWindowLadder); the router calls LadderRetry or LadderDead,
+// and LadderDurable before a dead-letter write.
 type ladderWatch struct {
-	route atomic.Int32
-	due   atomic.Int64 // unix ns
+	ps     *partState
+	origin int64
+	route  atomic.Int32
+	due    atomic.Int64 // unix ns
+	epoch  atomic.Int64 // the partition's dead epoch that records the event
 }
 
 // LadderRetry reports that the event went to a retry stage, due at due.
@@ -85,8 +95,94 @@ func (w *ladderWatch) LadderRetry(due time.Time) {
 	w.route.Store(routeRetry)
 }
 
-// LadderDead reports that the event went to the dead-letter route.
-func (w *ladderWatch) LadderDead() { w.route.Store(routeDead) }
+// LadderDead reports that the event goes to the dead-letter route. From
+// now on its partition skips the event's replayed original and drops its
+// copies, and the next commit of the partition's offset names it.
+func (w *ladderWatch) LadderDead() {
+	w.route.Store(routeDead)
+	if w.ps == nil {
+		return
+	}
+	b := w.ps.b
+	b.mu.Lock()
+	w.epoch.Store(w.ps.markDeadLocked(w.origin))
+	b.mu.Unlock()
+}
+
+// durableWait bounds how long a dead-letter write waits for the commit
+// that records it (a commit normally follows within commit_period).
+const durableWait = 15 * time.Second
+
+// LadderDurable returns once the partition's offsets were committed with
+// the event named dead: written to the dead-letter topic before that, a
+// crash could replay the event's original, and it could then count in a
+// window although it is in the dead-letter topic.
+func (w *ladderWatch) LadderDurable(ctx context.Context) error {
+	epoch := w.epoch.Load()
+	if epoch == 0 || w.ps == nil {
+		return nil
+	}
+	ps, b := w.ps, w.ps.b
+	timeout := time.NewTimer(durableWait)
+	defer timeout.Stop()
+	for {
+		b.mu.Lock()
+		if ps.dropped || ps.ladder.committedEpoch >= epoch {
+			b.mu.Unlock()
+			return nil
+		}
+		if ps.ladder.committedCh == nil {
+			ps.ladder.committedCh = make(chan struct{})
+		}
+		ch := ps.ladder.committedCh
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout.C:
+			if b.log != nil {
+				b.log.Warnf("window: %s/%d: no commit recorded the dead letter of offset %d within %v; writing it anyway (a crash before the next commit could count the event too)", ps.part.Topic, ps.part.ID, w.origin, durableWait)
+			}
+			return nil
+		}
+	}
+}
+
+// markDeadLocked records origin as dead-lettered and returns the dead epoch
+// a commit must reach to include it.
+func (ps *partState) markDeadLocked(origin int64) int64 {
+	l := &ps.ladder
+	if origin >= l.floor && !ps.counted.has(origin) {
+		ps.counted.add(origin)
+		i, _ := slices.BinarySearch(l.dead, origin)
+		l.dead = slices.Insert(l.dead, i, origin)
+		l.deadEpoch++
+	}
+	return l.deadEpoch
+}
+
+// isDead reports whether origin is among the dead offsets at or above the
+// floor.
+func (l *partLadder) isDead(origin int64) bool {
+	_, ok := slices.BinarySearch(l.dead, origin)
+	return ok
+}
+
+// committedLocked: the resume point of the last checkpoint was committed.
+func (ps *partState) committedLocked() {
+	l := &ps.ladder
+	l.committedEpoch = max(l.committedEpoch, l.checkpointEpoch)
+	if l.committedCh != nil {
+		close(l.committedCh)
+	}
+	l.committedCh = make(chan struct{})
+}
+
+// errDeadAgain fails a retry copy of an event its partition recorded as
+// dead-lettered, so the router sends it to the dead-letter route again
+// (its attempts are spent) instead of counting it.
+var errDeadAgain = errors.New("window: this event was dead-lettered before a restart; its copy is dead-lettered again rather than counted")
 
 // ladderFailure is a failed event of a batch, waiting for its route.
 type ladderFailure struct {
@@ -118,7 +214,7 @@ func (ps *partState) failedLocked(msg *service.Message, ev *Event, origin int64,
 		}
 		ps.applyHoldLocked()
 	}
-	w := &ladderWatch{}
+	w := &ladderWatch{ps: ps, origin: origin}
 	msg.MetaSetMut(meta.StashWindowLadder, w)
 	return ladderFailure{origin: origin, watch: w}
 }
@@ -138,11 +234,7 @@ func (ps *partState) routedLocked(fs []ladderFailure, err error) {
 				e.expires = f.watch.due.Load() + int64(ladderGrace)
 			}
 		case route == routeDead:
-			if f.origin >= l.floor && !ps.counted.has(f.origin) {
-				ps.counted.add(f.origin)
-				l.dead = append(l.dead, f.origin)
-				slices.Sort(l.dead)
-			}
+			ps.markDeadLocked(f.origin) // done by LadderDead already
 			ps.resolveLocked(f.origin, nil)
 		default:
 			// Not through the ladder: nothing comes back.
@@ -157,6 +249,10 @@ const (
 	copyDrop  = iota // a duplicate, or its original is ahead in the replay
 	copyCount        // its partition waits for it: counted at its first watermark
 	copyLate         // its partition stopped waiting: judged like any event
+	// copyDeadAgain: its event was dead-lettered (recorded in the commit
+	// metadata) but the copy was not acknowledged: the dead-letter write
+	// may not have happened before a crash, so the copy goes there again.
+	copyDeadAgain
 )
 
 // copyFateLocked decides about a retry copy of the event at origin. A copy
@@ -170,6 +266,8 @@ const (
 func (ps *partState) copyFateLocked(origin int64) int {
 	l := &ps.ladder
 	switch {
+	case l.isDead(origin):
+		return copyDeadAgain
 	case ps.counted.has(origin) || origin < l.floor:
 		return copyDrop
 	case l.entries[origin] != nil:
@@ -237,6 +335,7 @@ func (ps *partState) checkpointLadderLocked(next int64) []int64 {
 	l := &ps.ladder
 	l.floor = max(l.floor, next)
 	l.expired.dropBelow(next)
+	l.checkpointEpoch = l.deadEpoch
 	i := 0
 	for i < len(l.dead) && l.dead[i] < next {
 		i++

@@ -267,3 +267,46 @@ func TestLadderCopyAheadOfItsReplayIsDropped(t *testing.T) {
 		t.Fatalf("%d messages queued besides the result", n)
 	}
 }
+
+// A dead-letter write waits until the partition's offsets are committed
+// with the event named dead; a copy of it that comes again (the write was
+// not acknowledged before a crash) goes to the dead-letter route again.
+func TestLadderDeadLetterWaitsForTheCommitThatRecordsIt(t *testing.T) {
+	b, _ := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1, failed: true}))
+	out, ack := readNow(t, b)
+	v, _ := out[0].MetaGetMut(meta.StashWindowLadder)
+	w := v.(interface {
+		ladderRouter
+		LadderDurable(context.Context) error
+	})
+	w.LadderDead()
+	durable := make(chan error, 1)
+	go func() { durable <- w.LadderDurable(context.Background()) }()
+	select {
+	case err := <-durable:
+		t.Fatalf("LadderDurable returned %v before any commit", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if cp := p.Sink().Checkpoint(0); !reflect.DeepEqual(cp.Dead, []int64{0}) {
+		t.Fatalf("checkpoint names dead %v, want [0]", cp.Dead)
+	}
+	p.Sink().Committed()
+	select {
+	case err := <-durable:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LadderDurable still waiting after the commit")
+	}
+	_ = ack(context.Background(), nil)
+
+	writeCopy(t, b, retryCopyOf(0, "a", 1, false))
+	again, _ := readNow(t, b)
+	if len(again) != 1 || again[0].GetError() == nil {
+		t.Fatalf("the copy of a dead-lettered event: %d messages, error %v; want it failed again", len(again), again[0].GetError())
+	}
+}

@@ -121,6 +121,9 @@ type Sink interface {
 	// not acknowledged, or the offset after the last delivered record when
 	// every batch is acknowledged.
 	Checkpoint(next int64) Resume
+	// Committed reports that the resume point the last Checkpoint returned
+	// was committed.
+	Committed()
 	// Drop forgets the partition's state without emitting anything: the
 	// partition was revoked or lost, and its new owner replays it.
 	Drop()

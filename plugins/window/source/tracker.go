@@ -102,4 +102,7 @@ func (t *tracker) committedAt(offset int64, meta string) {
 	t.mu.Lock()
 	t.committed, t.meta = offset, meta
 	t.mu.Unlock()
+	if s := t.part.Sink(); s != nil {
+		s.Committed()
+	}
 }
