@@ -3,6 +3,7 @@ package dlq
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +98,67 @@ func buildStreamErr(yaml string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return s.Run(ctx)
+}
+
+// route_errors with a late child and a plain Kafka dlq child, both naming
+// only their topic: late events go to late as read, the other failures to
+// dlq as read, each under the original key with the error as a header.
+func TestRouteErrorsLateAndKafkaDLQChildren(t *testing.T) {
+	broker := kafkatest.Cluster(t, 1, "out", "late", "dlq")
+	kafkatest.RunStream(t, fmt.Sprintf(`
+input:
+  generate:
+    count: 3
+    interval: ""
+    mapping: |
+      root.n = counter()
+      meta kafka_key = "k" + counter().string()
+pipeline:
+  threads: 1
+  processors:
+    - mapping: |
+        meta "@dlq_raw" = "{\"raw\":" + this.n.string() + "}"
+        root = this
+        root.enriched = true
+    - switch:
+        - check: this.n == 2
+          processors:
+            - mapping: 'meta window_late = "true"'
+            - mapping: 'meta error_class = "late"'
+            - mapping: 'root = throw("too late")'
+        - check: this.n == 3
+          processors:
+            - mapping: 'meta error_class = "validation"'
+            - mapping: 'root = throw("not an event")'
+output:
+  route_errors:
+    output:
+      redpanda: { seed_brokers: [ %s ], topic: out }
+    late:
+      redpanda: { topic: late }
+    dlq:
+      redpanda: { topic: dlq }
+`, broker), "none")
+	if r := kafkatest.ConsumeN(t, broker, "out", 1, 20*time.Second)[0]; !strings.Contains(string(r.Value), `"enriched":true`) {
+		t.Errorf("out got %s", r.Value)
+	}
+	for _, c := range []struct {
+		topic, value, key string
+		headers           []string
+	}{
+		{"late", `{"raw":2}`, "k2", []string{meta.ErrorClass, meta.TryCatchError, meta.WindowLate}},
+		{"dlq", `{"raw":3}`, "k3", []string{meta.ErrorClass, meta.TryCatchError}},
+	} {
+		r := kafkatest.ConsumeExactly(t, broker, c.topic, 1, 20*time.Second)[0]
+		h := kafkatest.Headers(r)
+		var keys []string
+		for k := range h {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		slices.Sort(c.headers)
+		if string(r.Value) != c.value || string(r.Key) != c.key || !slices.Equal(keys, c.headers) || h[meta.TryCatchError] == "" {
+			t.Errorf("%s record %s key %s headers %v, want %s key %s headers %v", c.topic, r.Value, r.Key, h, c.value, c.key, c.headers)
+		}
+	}
 }

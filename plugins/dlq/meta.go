@@ -50,9 +50,9 @@ func firstMeta(m *service.Message, keys ...string) string {
 	return ""
 }
 
-// failure reads the error text and failing component: the message's error
+// failureOf reads the error text and failing component: the message's error
 // (default error handling) or try_catch's error object (strict mode).
-func failure(m *service.Message) (text, component string) {
+func failureOf(m *service.Message) (text, component string) {
 	if err := m.GetError(); err != nil {
 		text = err.Error()
 		if v, qerr := m.BloblangQueryValue(errorSource); qerr == nil {

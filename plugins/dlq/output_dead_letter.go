@@ -196,7 +196,7 @@ func (d *deadLetter) letter(m *service.Message) (*service.Message, string, error
 	}
 	now := d.now().UnixMilli()
 	e := NewEnvelope()
-	e.Error, e.Component = failure(m)
+	e.Error, e.Component = failureOf(m)
 	if e.Error == "" {
 		e.Error = "unknown error"
 	}

@@ -2,22 +2,29 @@ package dlq
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/childconf"
+	"github.com/streamkit/pipeline/internal/failure"
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 func routeErrorsSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Utility").
-		Summary("Sends failed messages to `dlq` and the others to `output`.").
+		Summary("Sends failed messages to `dlq` (late events to `late` when set) and the others to `output`.").
 		Description(`
-A message is failed when it is errored (default error handling), when it carries try_catch's `+"`@error`"+` object (strict error handling, where errored messages never reach an output), or when it has `+"`error_class`"+` metadata.
+A message is failed when it is errored (default error handling), when it carries try_catch's `+"`@error`"+` object (strict error handling, where errored messages never reach an output), or when it has `+"`error_class`"+` metadata. A failed message of `+"`error_class: late`"+` (the window buffer's late events) goes to `+"`late`"+` when it is set.
 
-Each message is acknowledged only when the output it was routed to acknowledged it; a failed write nacks just the messages of that route, so the input retries them and never commits their offsets.`).
+Each message is acknowledged only when the output it was routed to acknowledged it; a failed write nacks just the messages of that route, so the input retries them and never commits their offsets.
+
+Children that are `+"`redpanda`"+` or `+"`kafka_franz`"+` outputs without `+"`seed_brokers`"+` take the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+`, so a config writes its brokers once. The `+"`late`"+` child and a Kafka `+"`dlq`"+` child (not a `+"`dead_letter`"+`) write the event as it was read (`+"`dlq_keep_raw`"+`'s stash, else the payload) with its error text in metadata `+"`error`"+`, and default their `+"`key`"+` to the original key and their `+"`metadata`"+` to `+"`include_patterns: [ \"^window_\", \"^error\" ]`"+` (late) or `+"`[ \"^error\" ]`"+` (dlq).`).
 		Fields(
 			service.NewOutputField("output").Description("Where messages that did not fail go."),
 			service.NewOutputField("dlq").Description("Where failed messages go, normally a `dead_letter` output."),
+			service.NewOutputField("late").Description("Where late events go instead of `dlq`.").Optional(),
 			service.NewOutputMaxInFlightField().Default(64),
 		).
 		Example("Clickstream", "Valid events to the main topic, the rest to the dead-letter topic.", `
@@ -29,81 +36,133 @@ output:
       dead_letter:
         pipeline: clickstream
         output:
-          redpanda:
-            seed_brokers: [ localhost:9092 ]
-            topic: clickstream-dlq
-            key: '${! metadata("@key") }'
-            timestamp_ms: '${! metadata("@timestamp_ms") }'
-            metadata: { include_patterns: [ '^[^@]' ] }
+          redpanda: { topic: clickstream-dlq }
+`).
+		Example("Window results", "Results to the main topic, late events and events that cannot be windowed to their own topics.", `
+output:
+  route_errors:
+    output:
+      redpanda: { seed_brokers: [ localhost:9092 ], topic: sessions, key: '${! @window_id }' }
+    late:
+      redpanda: { topic: sessions-late }
+    dlq:
+      redpanda: { topic: sessions-dlq }
 `)
+}
+
+// deadDefaults are the fields of a Kafka `dlq` child of route_errors that
+// the contract decides: the original key, the error as headers.
+var deadDefaults = map[string]any{
+	"key":      `${! @` + meta.KafkaKey + `.or("") }`,
+	"metadata": map[string]any{"include_patterns": []string{"^" + meta.TryCatchError}},
 }
 
 func init() {
 	service.MustRegisterBatchOutput("route_errors", routeErrorsSpec(),
 		func(conf *service.ParsedConfig, res *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
-			if err := inheritConnection(conf, "output", "dlq"); err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			main, err := conf.FieldOutput("output")
-			if err != nil {
-				return nil, service.BatchPolicy{}, 0, err
-			}
-			dlq, err := conf.FieldOutput("dlq")
+			r, err := newRouteErrors(conf)
 			if err != nil {
 				return nil, service.BatchPolicy{}, 0, err
 			}
 			mif, err := conf.FieldMaxInFlight()
-			return &routeErrors{main: main, dlq: dlq}, service.BatchPolicy{}, mif, err
+			return r, service.BatchPolicy{}, mif, err
 		})
+}
+
+func newRouteErrors(conf *service.ParsedConfig) (*routeErrors, error) {
+	r := &routeErrors{}
+	var err error
+	if r.main, err = conf.FieldOutput("output"); err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	if err := inheritConnection(conf, "output", "dlq"); err != nil {
+		return nil, err
+	}
+	raw, err := conf.FieldAny("dlq")
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	if r.dlqAsRead, err = childconf.Fill(raw, deadDefaults); err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	if r.dlq, err = conf.FieldOutput("dlq"); err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	if conf.Contains("late") {
+		if err := inheritConnection(conf, "output", "late"); err != nil {
+			return nil, err
+		}
+		if r.late, err = ownedChild(conf, "late", failure.LateDefaults); err != nil {
+			return nil, fmt.Errorf("late: %w", err)
+		}
+	}
+	return r, nil
 }
 
 type routeErrors struct {
 	main, dlq *service.OwnedOutput
+	late      *service.OwnedOutput // nil: late events go to dlq
+	// dlqAsRead: dlq is a plain Kafka output, which writes the event as
+	// read (a dead_letter does that itself, with its envelope).
+	dlqAsRead bool
 	primed    primed
 }
 
-func (r *routeErrors) Connect(context.Context) error { return r.primed.prime(r.main, r.dlq) }
+func (r *routeErrors) Connect(context.Context) error {
+	if r.late != nil {
+		return r.primed.prime(r.main, r.dlq, r.late)
+	}
+	return r.primed.prime(r.main, r.dlq)
+}
+
+// route is one child's share of a batch.
+type route struct {
+	child *service.OwnedOutput
+	msgs  service.MessageBatch
+	idx   []int
+	err   error
+}
 
 func (r *routeErrors) WriteBatch(ctx context.Context, batch service.MessageBatch) error {
-	var okIdx, failIdx []int
-	var ok, failed service.MessageBatch
+	main, dlq, late := &route{child: r.main}, &route{child: r.dlq}, &route{child: r.late}
 	for i, m := range batch {
-		if IsFailed(m) {
-			failIdx, failed = append(failIdx, i), append(failed, m)
-		} else {
-			okIdx, ok = append(okIdx, i), append(ok, m)
+		to := main
+		switch {
+		case !IsFailed(m):
+		case r.late != nil && failure.IsLate(m):
+			to, m = late, m.Copy()
+			failure.AsRead(m)
+		case r.dlqAsRead:
+			to, m = dlq, m.Copy()
+			failure.AsRead(m)
+		default:
+			to = dlq
 		}
+		to.msgs, to.idx = append(to.msgs, m), append(to.idx, i)
 	}
-	// Both routes are written concurrently; each waits for its own acks.
+	// The routes are written concurrently; each waits for its own acks.
 	var wg sync.WaitGroup
-	var okErr, failErr error
-	if len(ok) > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); okErr = r.main.WriteBatch(ctx, ok) }()
-	}
-	if len(failed) > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); failErr = r.dlq.WriteBatch(ctx, failed) }()
+	routes := []*route{main, dlq, late}
+	for _, rt := range routes {
+		if len(rt.msgs) > 0 {
+			wg.Go(func() { rt.err = rt.child.WriteBatch(ctx, rt.msgs) })
+		}
 	}
 	wg.Wait()
-	if okErr == nil && failErr == nil {
-		return nil
-	}
-	headline := okErr
-	if headline == nil {
-		headline = failErr
-	}
-	bErr := service.NewBatchError(batch, headline)
-	for _, route := range []struct {
-		idx []int
-		err error
-	}{{okIdx, okErr}, {failIdx, failErr}} {
-		if route.err == nil {
+	var bErr *service.BatchError
+	for _, rt := range routes {
+		if rt.err == nil {
 			continue
 		}
-		for _, i := range route.idx {
-			bErr = bErr.Failed(i, route.err)
+		if bErr == nil {
+			bErr = service.NewBatchError(batch, rt.err)
 		}
+		for _, i := range rt.idx {
+			bErr = bErr.Failed(i, rt.err)
+		}
+	}
+	if bErr == nil {
+		return nil
 	}
 	return bErr
 }
@@ -112,6 +171,11 @@ func (r *routeErrors) Close(ctx context.Context) error {
 	err := r.main.Close(ctx)
 	if derr := r.dlq.Close(ctx); err == nil {
 		err = derr
+	}
+	if r.late != nil {
+		if lerr := r.late.Close(ctx); err == nil {
+			err = lerr
+		}
 	}
 	return err
 }

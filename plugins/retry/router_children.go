@@ -5,6 +5,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/internal/childconf"
+	"github.com/streamkit/pipeline/internal/failure"
 	"github.com/streamkit/pipeline/internal/meta"
 )
 
@@ -20,14 +21,6 @@ var retryChildDefaults = map[string]any{
 // defaultRetryChild is the `retry` child of a config that writes none: a
 // Kafka output on the main output's connection with retryChildDefaults.
 var defaultRetryChild = map[string]any{"redpanda": map[string]any{}}
-
-// lateChildDefaults make a Kafka `late` child write the late event under
-// its original key with the window's account of it (window_*) and the
-// error (error, error_class) as headers.
-var lateChildDefaults = map[string]any{
-	"key":      `${! @` + meta.KafkaKey + `.or("") }`,
-	"metadata": map[string]any{"include_patterns": []string{"^" + meta.WindowPrefix, "^" + meta.TryCatchError}},
-}
 
 // buildChildren completes the children (contract defaults, the main
 // output's Kafka connection for children that name no brokers) and builds
@@ -48,7 +41,7 @@ func (r *retryRouter) buildChildren(conf *service.ParsedConfig) error {
 	}{
 		{rtFieldOutput, nil, &r.out},
 		{rtFieldRetry, retryChildDefaults, &r.retry},
-		{rtFieldLate, lateChildDefaults, &r.late},
+		{rtFieldLate, failure.LateDefaults, &r.late},
 		{rtFieldDLQ, nil, &r.dlq},
 	}
 	for _, c := range children {
@@ -93,21 +86,10 @@ func (r *retryRouter) isLate(dec Decision) bool {
 	return r.late != nil && dec.Route == ToDLQ && dec.Class == meta.ClassLate
 }
 
-// lateCopy is the message for the `late` child: the dlq copy with the
-// payload as it was read (dlq_keep_raw's stash, else the payload as it
-// reached the router) and the error text in metadata `error`.
+// lateCopy is the message for the `late` child: the dlq copy as it was
+// read (failure.AsRead).
 func lateCopy(msg *service.Message, dec Decision) *service.Message {
 	c := dlqCopy(msg, dec)
-	if raw, ok := msg.MetaGetMut(meta.StashRaw); ok {
-		switch b := raw.(type) {
-		case []byte:
-			c.SetBytes(b)
-		case string:
-			c.SetBytes([]byte(b))
-		}
-	}
-	if err := msg.GetError(); err != nil {
-		c.MetaSetMut(meta.TryCatchError, err.Error())
-	}
+	failure.AsRead(c)
 	return c
 }
