@@ -31,3 +31,18 @@ func Within(timeout time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// Consistently checks cond every PollInterval for d and fails the test,
+// naming what should have held, the first time it does not.
+func Consistently(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		if !cond() {
+			t.Fatalf("%s stopped holding", what)
+		}
+		<-tick.C
+	}
+}

@@ -45,10 +45,22 @@ func Client(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	return cl
 }
 
+// shortClient is a client the caller closes at once (helpers called in
+// loops must not pile up clients until the test ends).
+func shortClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation()}, opts...)...)
+	if err != nil {
+		t.Fatalf("kafka client of %s: %v", addr, err)
+	}
+	return cl
+}
+
 // CreateTopics creates topics with the given partition count.
 func CreateTopics(t testing.TB, addr string, partitions int32, topics ...string) {
 	t.Helper()
-	cl := Client(t, addr)
+	cl := shortClient(t, addr)
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, topics...)
@@ -65,7 +77,8 @@ func CreateTopics(t testing.TB, addr string, partitions int32, topics ...string)
 // FetchOffsets reads group's committed offsets, with their metadata.
 func FetchOffsets(t testing.TB, addr, group string) kadm.OffsetResponses {
 	t.Helper()
-	cl := Client(t, addr)
+	cl := shortClient(t, addr)
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)

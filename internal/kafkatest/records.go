@@ -12,10 +12,11 @@ import (
 // matters, its partition) and waits until the broker acknowledged all.
 func Produce(t testing.TB, addr string, recs ...*kgo.Record) {
 	t.Helper()
-	cl := Client(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
+	cl := shortClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.MaxBufferedRecords(1<<20),
 		// Room for the > 1 MB records of the bad-input corpus.
 		kgo.ProducerBatchMaxBytes(2<<20))
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -46,7 +47,8 @@ func KV(key, value string) *kgo.Record {
 // called again.
 func Consume(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
 	t.Helper()
-	cl := Client(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := shortClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	var out []*kgo.Record

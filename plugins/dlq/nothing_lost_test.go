@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/metricstest"
 )
 
@@ -85,22 +85,7 @@ func waitAttempts(t *testing.T, f *flaky, n int) {
 
 func committed(t *testing.T, broker string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, "clicks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, ok := offs.Lookup("events", 0)
-	if !ok {
-		return -1
-	}
-	return o.At
+	return kafkatest.Committed(t, broker, "clicks", "events", 0)
 }
 
 // TestFailedDLQWriteNeverCommitsTheOffset: with the DLQ down the invalid
@@ -108,13 +93,13 @@ func committed(t *testing.T, broker string) int64 {
 // offset stays below 2 however long it lasts; once the DLQ recovers the
 // record is dead-lettered and only then is offset 2 committed.
 func TestFailedDLQWriteNeverCommitsTheOffset(t *testing.T) {
-	broker := newCluster(t, "events", "clean")
+	broker := kafkatest.Cluster(t, 1, "events", "clean")
 	good := `{"event_type":"click","user_id":"u1","timestamp":"2024-06-27T15:43:43Z"}`
-	produce(t, broker,
+	kafkatest.Produce(t, broker,
 		&kgo.Record{Topic: "events", Value: []byte(good)},
 		&kgo.Record{Topic: "events", Value: []byte(badEvent)})
 	f := flakyOutput(t.Name())
-	startStream(t, fmt.Sprintf(`
+	kafkatest.RunStream(t, fmt.Sprintf(`
 input:
   redpanda:
     seed_brokers: [ %[1]s ]
@@ -133,30 +118,23 @@ output:
       dead_letter:
         output:
           dlq_test_flaky: { id: %[2]q }
-`, broker, t.Name()))
+`, broker, t.Name()), logLevel)
 
-	if got := consume(t, broker, "clean", 1); string(got[0].Value) != good {
+	if got := kafkatest.ConsumeN(t, broker, "clean", 1, 20*time.Second); string(got[0].Value) != good {
 		t.Fatalf("clean: %s", got[0].Value)
 	}
 	waitAttempts(t, f, 5) // the same record, nacked and replayed
 	// Offset 0 (valid) may be committed; offset 1 must not be.
-	deadline := time.Now().Add(500 * time.Millisecond) // many commit periods
-	for time.Now().Before(deadline) {
-		if c := committed(t, broker); c > 1 {
-			t.Fatalf("committed offset %d while the DLQ write was failing", c)
-		}
-	}
+	// The group offset stays at or below 1 for many commit periods.
+	kafkatest.Consistently(t, 500*time.Millisecond, "offset 1 uncommitted while the DLQ write fails", func() bool {
+		return committed(t, broker) <= 1
+	})
 	if w := f.snapshot(); len(w) != 0 {
 		t.Fatalf("written while failing: %v", w)
 	}
 
 	f.recover()
-	deadline = time.Now().Add(30 * time.Second)
-	for committed(t, broker) != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("offset 2 never committed after recovery (at %d)", committed(t, broker))
-		}
-	}
+	kafkatest.Eventually(t, 30*time.Second, "offset 2 committed after recovery", func() bool { return committed(t, broker) == 2 })
 	if w := f.snapshot(); len(w) == 0 || w[0] != badEvent {
 		t.Fatalf("dead letters %v", w)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -101,27 +102,27 @@ func TestDeadLetterHeadersPerDialect(t *testing.T) {
 	}
 	for dialect, want := range cases {
 		t.Run(dialect, func(t *testing.T) {
-			broker := newCluster(t, "events", "clean", "dlq")
+			broker := kafkatest.Cluster(t, 1, "events", "clean", "dlq")
 			good := `{"event_type":"click","user_id":"u1","timestamp":"2024-06-27T15:43:43.315342"}`
 			bin := string([]byte{0, 1, 0xff})
-			produce(t, broker,
+			kafkatest.Produce(t, broker,
 				&kgo.Record{Topic: "events", Key: []byte("k0"), Value: []byte(good)},
 				&kgo.Record{Topic: "events", Key: []byte("user-1"), Value: []byte(badEvent), Timestamp: origTS,
 					Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("abc")}, {Key: "bin", Value: []byte(bin)}}},
 			)
 			before := time.Now().UnixMilli()
-			startStream(t, pipelineYAML(broker, dialect))
+			kafkatest.RunStream(t, pipelineYAML(broker, dialect), logLevel)
 
-			clean := consume(t, broker, "clean", 1)
+			clean := kafkatest.ConsumeN(t, broker, "clean", 1, 20*time.Second)
 			if string(clean[0].Value) != good {
 				t.Fatalf("clean topic got %s", clean[0].Value)
 			}
-			got := consume(t, broker, "dlq", 1)[0]
+			got := kafkatest.ConsumeN(t, broker, "dlq", 1, 20*time.Second)[0]
 			after := time.Now().UnixMilli()
 			if string(got.Value) != badEvent || string(got.Key) != "user-1" || !got.Timestamp.Equal(origTS) {
 				t.Fatalf("record value %q key %q ts %v", got.Value, got.Key, got.Timestamp)
 			}
-			h := headerMap(got)
+			h := kafkatest.Headers(got)
 			if len(h) != len(got.Headers) {
 				t.Fatalf("duplicated header keys: %v", got.Headers)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/meta"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -15,11 +16,11 @@ import (
 // retry-topic record) fail, neither source offset is committed; once the
 // writes succeed both are.
 func TestFailedStageOrDLQWriteIsNotCommitted(t *testing.T) {
-	addr := newCluster(t, 1, "src", "src-retry-1")
+	addr := kafkatest.Cluster(t, 1, "src", "src-retry-1")
 	stages, dlq, out := newSink(t, "cm-stages"), newSink(t, "cm-dlq"), newSink(t, "cm-out")
 	stages.failing.Store(true)
 	dlq.failing.Store(true)
-	runStream(t, fmt.Sprintf(`
+	kafkatest.RunStream(t, fmt.Sprintf(`
 input:
   broker:
     inputs:
@@ -45,8 +46,8 @@ output:
       retry_test_sink: { name: cm-stages }
     dlq:
       retry_test_sink: { name: cm-dlq }
-`, addr))
-	produce(t, addr,
+`, addr), "warn")
+	kafkatest.Produce(t, addr,
 		&kgo.Record{Topic: "src", Value: []byte("fresh")},
 		&kgo.Record{Topic: "src-retry-1", Value: []byte("last-attempt"), Headers: []kgo.RecordHeader{
 			{Key: meta.RetryAttempt, Value: []byte("1")},
@@ -59,10 +60,10 @@ output:
 	defer func() { t.Logf("stage attempts %d dlq attempts %d", stages.attempts.Load(), dlq.attempts.Load()) }()
 	stages.waitFor(t, 20*time.Second, "3 failed stage writes", func() bool { return stages.attempts.Load() >= 3 })
 	dlq.waitFor(t, 20*time.Second, "3 failed dlq writes", func() bool { return dlq.attempts.Load() >= 3 })
-	if o := committed(t, addr, "g-cm", "src", 0); o > 0 {
+	if o := kafkatest.Committed(t, addr, "g-cm", "src", 0); o > 0 {
 		t.Fatalf("src committed at %d while its stage write fails", o)
 	}
-	if o := committed(t, addr, "g-cm-retry", "src-retry-1", 0); o > 0 {
+	if o := kafkatest.Committed(t, addr, "g-cm-retry", "src-retry-1", 0); o > 0 {
 		t.Fatalf("src-retry-1 committed at %d while its dlq write fails", o)
 	}
 
@@ -79,12 +80,8 @@ output:
 	// Commits are asynchronous (commit_period); wait for them by polling
 	// the broker's committed offsets.
 	for _, c := range []struct{ group, topic string }{{"g-cm", "src"}, {"g-cm-retry", "src-retry-1"}} {
-		deadline := time.Now().Add(15 * time.Second)
-		for committed(t, addr, c.group, c.topic, 0) != 1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s/%s never committed after the write succeeded", c.group, c.topic)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		kafkatest.Eventually(t, 15*time.Second, c.group+"/"+c.topic+" committed after the write succeeded", func() bool {
+			return kafkatest.Committed(t, addr, c.group, c.topic, 0) == 1
+		})
 	}
 }

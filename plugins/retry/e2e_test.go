@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/meta"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -162,7 +163,7 @@ func TestRetryLadderExhaustsIntoDLQ(t *testing.T) {
 }
 
 func TestValidationErrorGoesStraightToDLQ(t *testing.T) {
-	addr := newCluster(t, 1, "events", "events-retry-1", "events-retry-2")
+	addr := kafkatest.Cluster(t, 1, "events", "events-retry-1", "events-retry-2")
 	out, stages, dlq := newSink(t, "va-out"), newSink(t, "va-stages"), newSink(t, "va-dlq")
 	// The http step is replaced by a validation step that classifies its
 	// own failure.
@@ -171,8 +172,8 @@ func TestValidationErrorGoesStraightToDLQ(t *testing.T) {
 	cfg = cfg[:start] + `    - mutation: 'meta error_class = if this.user_id == null { "validation" }'
     - mapping: 'root = if this.user_id == null { throw("user_id missing") } else { this }'
 ` + cfg[end:]
-	runStream(t, cfg)
-	produce(t, addr, &kgo.Record{Topic: "events", Value: []byte(`{}`)})
+	kafkatest.RunStream(t, cfg, "warn")
+	kafkatest.Produce(t, addr, &kgo.Record{Topic: "events", Value: []byte(`{}`)})
 	dlq.waitFor(t, 20*time.Second, "the dead letter", func() bool { return len(dlq.got()) == 1 })
 	d := dlq.got()[0]
 	if d.meta["error_class"] != meta.ClassValidation || metaInt(t, d, meta.RetryAttempt) != 1 {
@@ -188,15 +189,15 @@ func TestValidationErrorGoesStraightToDLQ(t *testing.T) {
 // header trace_id=abc).
 func runLadder(t *testing.T, failFirst int, name string) (svc *profileservice.Service, out, stages, dlq *sink) {
 	t.Helper()
-	addr := newCluster(t, 1, "events", "events-retry-1", "events-retry-2")
+	addr := kafkatest.Cluster(t, 1, "events", "events-retry-1", "events-retry-2")
 	url, svc, stop, err := profileservice.Start("127.0.0.1:0", profileservice.Options{FailFirstN: failFirst})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
 	out, stages, dlq = newSink(t, name+"-out"), newSink(t, name+"-stages"), newSink(t, name+"-dlq")
-	runStream(t, e2eConfig(addr, url, "g-"+name, name))
-	produce(t, addr, &kgo.Record{
+	kafkatest.RunStream(t, e2eConfig(addr, url, "g-"+name, name), "warn")
+	kafkatest.Produce(t, addr, &kgo.Record{
 		Topic: "events", Key: []byte("k1"), Value: []byte(`{"user_id":"u1"}`),
 		Headers: []kgo.RecordHeader{{Key: "trace_id", Value: []byte("abc")}}, Timestamp: time.UnixMilli(1_600_000_000_000),
 	})

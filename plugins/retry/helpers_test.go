@@ -12,9 +12,6 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/io"
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
@@ -114,75 +111,6 @@ func (s *sink) waitFor(t *testing.T, timeout time.Duration, what string, cond fu
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
-}
-
-func newCluster(t *testing.T, partitions int32, topics ...string) string {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(partitions, topics...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()[0]
-}
-
-func produce(t *testing.T, addr string, recs ...*kgo.Record) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// committed returns the group's committed offset for t/p, -1 when none.
-func committed(t *testing.T, addr, group, topic string, p int32) int64 {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, ok := offs.Lookup(topic, p)
-	if !ok || o.Err != nil {
-		return -1
-	}
-	return o.At
-}
-
-// runStream starts a stream from YAML and stops it at test end.
-func runStream(t *testing.T, yaml string) {
-	t.Helper()
-	b := service.NewStreamBuilder()
-	if err := b.SetYAML(yaml); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SetLoggerYAML("level: warn"); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = s.Stop(ctx)
-		<-done
-	})
 }
 
 // lateness collects release delays (actual − due) across tests for the

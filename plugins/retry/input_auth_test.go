@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/streamkit/pipeline/internal/kafkaconn"
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -35,7 +36,7 @@ func TestRetryTopicsAuthenticatesWithSASL(t *testing.T) {
 	cl.Close()
 
 	out := newSink(t, "sasl-out")
-	runStream(t, fmt.Sprintf(`
+	kafkatest.RunStream(t, fmt.Sprintf(`
 input:
   retry_topics:
     seed_brokers: [ %s ]
@@ -47,7 +48,7 @@ input:
         password: s3cret
 output:
   retry_test_sink: { name: sasl-out }
-`, addr))
+`, addr), "warn")
 	out.waitFor(t, 15*time.Second, "the record behind SASL", func() bool { return len(out.got()) == 1 })
 	if got := out.got()[0].body; got != "due" {
 		t.Fatalf("released %q", got)

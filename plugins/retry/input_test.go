@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/meta"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,9 +23,9 @@ func dueHeader(t time.Time) []kgo.RecordHeader {
 // another partition of the same topic, and on another topic, still flows,
 // and the record queued behind the long head is not released ahead of it.
 func TestPausedPartitionDoesNotDelayOthers(t *testing.T) {
-	addr := newCluster(t, 2, "stage-a", "stage-b")
+	addr := kafkatest.Cluster(t, 2, "stage-a", "stage-b")
 	out := newSink(t, "pp-out")
-	runStream(t, fmt.Sprintf(`
+	kafkatest.RunStream(t, fmt.Sprintf(`
 input:
   retry_topics:
     seed_brokers: [ %s ]
@@ -32,9 +33,9 @@ input:
     consumer_group: g-pp
 output:
   retry_test_sink: { name: pp-out }
-`, addr))
+`, addr), "warn")
 	now := time.Now()
-	produce(t, addr,
+	kafkatest.Produce(t, addr,
 		&kgo.Record{Topic: "stage-a", Partition: 0, Value: []byte("long"), Headers: dueHeader(now.Add(time.Hour))},
 		&kgo.Record{Topic: "stage-a", Partition: 0, Value: []byte("behind-long"), Headers: dueHeader(now)},
 		&kgo.Record{Topic: "stage-a", Partition: 1, Value: []byte("now-a1"), Headers: dueHeader(now)},

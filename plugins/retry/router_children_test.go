@@ -42,7 +42,7 @@ pipeline:
 // text; the dlq child gets nothing.
 func TestLateEventsGoToTheLateChildWithTheirOriginalBytes(t *testing.T) {
 	late, dlq, stages := newSink(t, "lc-late"), newSink(t, "lc-dlq"), newSink(t, "lc-stages")
-	runStream(t, failingEvents+`
+	kafkatest.RunStream(t, failingEvents+`
 output:
   retry_router:
     delays: [ 1s ]
@@ -51,7 +51,7 @@ output:
     retry: { retry_test_sink: { name: lc-stages } }
     late: { retry_test_sink: { name: lc-late } }
     dlq: { retry_test_sink: { name: lc-dlq } }
-`)
+`, "warn")
 	late.waitFor(t, 10*time.Second, "the late event", func() bool { return len(late.got()) == 1 })
 	stages.waitFor(t, 10*time.Second, "the failed event's stage write", func() bool { return len(stages.got()) == 1 })
 	got := late.got()[0]
@@ -69,7 +69,7 @@ output:
 // Without a late child a late event is dead-lettered as before.
 func TestLateEventsGoToDLQWithoutALateChild(t *testing.T) {
 	dlq := newSink(t, "nl-dlq")
-	runStream(t, failingEvents+`
+	kafkatest.RunStream(t, failingEvents+`
 output:
   retry_router:
     delays: [ 1s ]
@@ -77,7 +77,7 @@ output:
     output: { drop: {} }
     retry: { drop: {} }
     dlq: { retry_test_sink: { name: nl-dlq } }
-`)
+`, "warn")
 	dlq.waitFor(t, 10*time.Second, "the late event", func() bool { return len(dlq.got()) == 1 })
 	if got := dlq.got()[0]; got.meta[meta.ErrorClass] != meta.ClassLate || !strings.Contains(got.body, `"enriched":true`) {
 		t.Errorf("dlq got %q %v, want the late event as it reached the router", got.body, got.meta)
@@ -89,7 +89,7 @@ output:
 // carry the key and headers the contract gives them.
 func TestKafkaChildrenTakeTheMainConnectionAndContractDefaults(t *testing.T) {
 	addr := kafkatest.Cluster(t, 1, "out", "stage-1", "late", "dlq")
-	runStream(t, failingEvents+fmt.Sprintf(`
+	kafkatest.RunStream(t, failingEvents+fmt.Sprintf(`
 output:
   retry_router:
     delays: [ 1s ]
@@ -102,7 +102,7 @@ output:
       redpanda: { topic: late }
     dlq:
       redpanda: { topic: dlq }
-`, addr))
+`, addr), "warn")
 	if r := kafkatest.ConsumeN(t, addr, "out", 1, 20*time.Second)[0]; !strings.Contains(string(r.Value), `"n":1`) {
 		t.Errorf("out got %s", r.Value)
 	}
