@@ -418,7 +418,12 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				skipped++
 				continue
 			}
-			if last < 0 {
+			if last >= 0 && ps.countedBeforeLocked(&events[i]) {
+				// Counted in an earlier life: it must count again in the
+				// windows that were not written then, as it is.
+				msg.SetError(nil)
+				windowed[i] = true
+			} else if last < 0 {
 				switch ps.copyFateLocked(origin) {
 				case copyDrop:
 					skipped++
@@ -428,9 +433,11 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 					continue
 				}
 			}
-			fails = append(fails, ps.failedLocked(msg, &events[i], origin, last >= 0, ref, now))
-			routes = append(routes, msg)
-			continue
+			if !windowed[i] {
+				fails = append(fails, ps.failedLocked(msg, &events[i], origin, last >= 0, ref, now))
+				routes = append(routes, msg)
+				continue
+			}
 		}
 		if !windowed[i] {
 			continue

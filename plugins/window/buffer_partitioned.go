@@ -296,7 +296,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 // first) waits for it, up to unownedWait; then it cannot be counted here
 // without splitting its windows between instances, and is passed on as an
 // error of class `unowned` (to the dead-letter route, for replay). Errored
-// events pass on at once. Callers hold writeMu.
+// events that are not retry copies pass on at once. Callers hold writeMu.
 func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) {
 	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
 	defer ref.Release(nil)
@@ -308,10 +308,13 @@ func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.Message
 	for _, msg := range batch {
 		ps := b.ownerLocked(msg)
 		if ps == nil {
-			if msg.GetError() != nil {
+			if msg.GetError() != nil && originOffset(msg, false) < 0 {
 				pass = append(pass, msg)
 				continue
 			}
+			// A retry copy waits for its partition even when it failed
+			// again: its route (next stage, or dead letter) depends on
+			// what the partition knows of the event (ladder.go).
 			ref.Hold()
 			b.parked = append(b.parked, parkedEvent{msg: msg, ref: ref, since: now})
 			continue

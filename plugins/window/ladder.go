@@ -219,6 +219,20 @@ func (ps *partState) failedLocked(msg *service.Message, ev *Event, origin int64,
 	return ladderFailure{origin: origin, watch: w}
 }
 
+// countedBeforeLocked reports whether a replayed original that failed again
+// was counted by an earlier owner of the partition. It was if the resume's
+// released watermark is above the watermark the event arrives at: while an
+// event is on the ladder its partition's windows close no further than
+// that watermark, so the earlier owner had settled it, and not as a dead
+// letter (the resume would name it). Some of its windows were written
+// with it; the rest must have it too, so it counts as it is, without the
+// ladder: an enrichment that fails on the replay must not change what the
+// first run wrote (fields the enrichment adds are missing from it then).
+func (ps *partState) countedBeforeLocked(ev *Event) bool {
+	rel := ps.resume.Released
+	return rel != NoWatermark && rel > max(ps.eng.Watermark(), ev.Time)
+}
+
 // routedLocked applies the routes the router reported for failed events of
 // ps once they were written (err: they were not, and their batches are
 // consumed again).

@@ -310,3 +310,23 @@ func TestLadderDeadLetterWaitsForTheCommitThatRecordsIt(t *testing.T) {
 		t.Fatalf("the copy of a dead-lettered event: %d messages, error %v; want it failed again", len(again), again[0].GetError())
 	}
 }
+
+// A replayed original that fails again, arriving below the resume's
+// released watermark, was settled (counted) by the earlier owner: it
+// counts again as it is, in the windows not written yet, instead of
+// taking the ladder (which could dead-letter an event the written windows
+// counted).
+func TestLadderReplayedFailureSettledBeforeCountsAsItIs(t *testing.T) {
+	b, _ := newLadderBuffer(t)
+	// The earlier owner wrote every window closing at or below 15 s.
+	p := partition.NewPartition("ev", 0, partition.Resume{Watermark: partition.NoWatermark, Released: at(15)}, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 12}, event{key: "a", secs: 14, failed: true}, event{key: "a", secs: 16, failed: true}, event{key: "a", secs: 25}))
+	// Only the event at 16 s, above the released watermark, takes the
+	// ladder; dead-lettered, it lets [10,20) close.
+	routeFailed(t, b, func(r ladderRouter) { r.LadderDead() })
+	res, _ := readNow(t, b)
+	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(10)) + "=2"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("results %v, want %v (12 s, and 14 s counted as it is)", got, want)
+	}
+}

@@ -144,6 +144,7 @@ func runRetryScenario(t *testing.T, name string, kills []time.Duration) {
 			t.Fatalf("dead letter is not an event: %s", r.Value)
 		}
 		gone[ev.User+"|"+ev.TS] = true
+		t.Logf("dead letter: %s (partition %s, offset %s)", r.Value, harness.Header(r, "retry_original_partition"), harness.Header(r, "retry_original_offset"))
 	}
 	if n := classes["retries_exhausted"]; n != len(dead) {
 		t.Errorf("dead letters by class %v: only retries_exhausted expected", classes)
