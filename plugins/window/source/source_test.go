@@ -293,3 +293,96 @@ func TestRebalanceIsExact(t *testing.T) {
 	waitFor(t, "every window", 60*time.Second, func() bool { return r.windows() >= len(want) })
 	r.check(t, want)
 }
+
+// heldOutput is an output that keeps up to 64 batches in flight and
+// acknowledges one only when the test releases it.
+type heldOutput struct {
+	mu      sync.Mutex
+	held    int // records in WriteBatch calls not yet released
+	maxHeld int
+	seen    int
+	release chan struct{}
+}
+
+func (o *heldOutput) Connect(context.Context) error { return nil }
+func (o *heldOutput) Close(context.Context) error   { return nil }
+func (o *heldOutput) WriteBatch(ctx context.Context, b service.MessageBatch) error {
+	o.mu.Lock()
+	o.held += len(b)
+	o.seen += len(b)
+	o.maxHeld = max(o.maxHeld, o.held)
+	o.mu.Unlock()
+	select {
+	case <-o.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	o.mu.Lock()
+	o.held -= len(b)
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *heldOutput) state() (held, maxHeld, seen int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.held, o.maxHeld, o.seen
+}
+
+var held = &heldOutput{release: make(chan struct{})}
+
+func init() {
+	service.MustRegisterBatchOutput("held_test_output", service.NewConfigSpec(),
+		func(*service.ParsedConfig, *service.Resources) (service.BatchOutput, service.BatchPolicy, int, error) {
+			return held, service.BatchPolicy{}, 64, nil
+		})
+}
+
+// Without the window buffer a batch is acknowledged when the output has
+// written it. An output that holds what it gets (64 batches may be in
+// flight) never holds more than max_unacked_records, and every record still
+// goes through as the output releases batches one by one.
+func TestUnackedRecordsAreBounded(t *testing.T) {
+	addr := cluster(t, 1)
+	const n, bound = 200, 30
+	produce(t, addr, events(0, n, 4))
+	sb := service.NewStreamBuilder()
+	if err := sb.SetLoggerYAML("level: warn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddInputYAML(fmt.Sprintf(`
+window_kafka:
+  seed_brokers: [ %q ]
+  topics: [ %s ]
+  consumer_group: bounded
+  max_batch_records: 10
+  max_unacked_records: %d
+`, addr, topic, bound)); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.AddOutputYAML(`held_test_output: {}`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sb.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = s.Run(ctx) }()
+	for {
+		// The output holds everything: reading stops at the bound.
+		waitFor(t, "the output to hold the bound or everything", 20*time.Second, func() bool {
+			h, _, seen := held.state()
+			return h >= bound || seen == n
+		})
+		if _, _, seen := held.state(); seen == n {
+			break
+		}
+		held.release <- struct{}{}
+	}
+	if _, maxHeld, _ := held.state(); maxHeld > bound {
+		t.Fatalf("the output held %d records at once, above max_unacked_records %d", maxHeld, bound)
+	}
+	close(held.release)
+}
