@@ -39,7 +39,7 @@ Offsets are committed only for records acknowledged downstream: acknowledgements
 
 Each record header becomes a metadata field (so the retry state `+"`retry_attempt`"+`, `+"`retry_due_ms`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` is visible to processors and to the router), except the routing fields `+"`retry_topic`"+` and `+"`retry_key`"+`. It also sets:
 
-- `+"`kafka_key`"+`, `+"`kafka_topic`"+`, `+"`kafka_partition`"+`, `+"`kafka_offset`"+`, `+"`kafka_timestamp_ms`"+`, `+"`kafka_timestamp_unix`"+` (as the `+"`redpanda`"+` input does); with `+"`restore_origin`"+` (the default) a record with retry state has `+"`kafka_topic`"+` and `+"`kafka_partition`"+` of the record it retries (`+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`) and no `+"`kafka_offset`"+`
+- `+"`kafka_key`"+`, `+"`kafka_topic`"+`, `+"`kafka_partition`"+`, `+"`kafka_offset`"+`, `+"`kafka_timestamp_ms`"+`, `+"`kafka_timestamp_unix`"+` (as the `+"`redpanda`"+` input does); with `+"`restore_origin: true`"+` a record with retry state has `+"`kafka_topic`"+` and `+"`kafka_partition`"+` of the record it retries (`+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`) and no `+"`kafka_offset`"+`
 - `+"`retry_released_ms`"+`: when the record was handed to the pipeline.
 
 Records released at the same moment (up to 256) are handed on as one batch, so a burst of due records is processed and written in batches.
@@ -77,8 +77,8 @@ Records released at the same moment (up to 256) are handed on as one batch, so a
 			Description("Where a group without committed offsets starts: the oldest record (true) or new records only.").
 			Default(true).Advanced()).
 		Field(service.NewBoolField(inFieldRestoreOrigin).
-			Description("A retried event belongs to the stream it first came from: `kafka_topic` and `kafka_partition` name the original record's topic and partition, and `kafka_offset` is left out (the stage topic's offset would be taken for an offset of the original partition, e.g. by the window buffer's log). The retry state keeps the original offset. `false` keeps the stage record's topic, partition and offset.").
-			Default(true)).
+			Description("A retried event belongs to the stream it first came from: `kafka_topic` and `kafka_partition` name the original record's topic and partition, and `kafka_offset` is left out (the stage topic's offset would be taken for an offset of the original partition, e.g. by the window buffer's log). The retry state keeps the original offset. Off by default: the stage record's topic, partition and offset, as the `redpanda` input reports a record.").
+			Default(false)).
 		LintRule(`root = match {
   this.topics.or([]).length() == 0 => [ "topics: at least one retry topic is required" ],
   this.consumer_group.or("") == "" => [ "consumer_group: required, offsets are committed to it" ],
