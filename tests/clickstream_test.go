@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/profileservice"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -278,15 +279,11 @@ func TestEmbeddedBrokerRestartKeepsRecordsAndOffsets(t *testing.T) {
 
 func waitCommitted(t *testing.T, addr string, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := harness.CommittedOffsets(t, addr, "clickstream-windows", "clickstream")
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group clickstream-windows committed %d, want %d", got, want)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var got int64
+	if !kafkatest.Every(30*time.Second, 200*time.Millisecond, func() bool {
+		got = harness.CommittedOffsets(t, addr, "clickstream-windows", "clickstream")
+		return got == want
+	}) {
+		t.Fatalf("group clickstream-windows committed %d, want %d", got, want)
 	}
 }

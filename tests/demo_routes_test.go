@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 )
 
@@ -46,21 +47,17 @@ func TestDemoShowsEveryRouteWithinTwoMinutes(t *testing.T) {
 
 	routes := []string{"clickstream-late", "clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3", "dlq_validation", "dlq_retries_exhausted", "user_stats"}
 	var got map[string]int
-	for {
-		got = lastSummary(p.Output())
-		missing := []string{}
+	var missing []string
+	if !kafkatest.Every(2*time.Minute-time.Since(start), time.Second, func() bool {
+		got, missing = lastSummary(p.Output()), nil
 		for _, r := range routes {
 			if got[r] == 0 {
 				missing = append(missing, r)
 			}
 		}
-		if len(missing) == 0 {
-			break
-		}
-		if time.Since(start) > 2*time.Minute {
-			t.Fatalf("after 2 minutes the demo summary has nothing for %v: %v", missing, got)
-		}
-		time.Sleep(time.Second)
+		return len(missing) == 0
+	}) {
+		t.Fatalf("after 2 minutes the demo summary has nothing for %v: %v", missing, got)
 	}
 	t.Logf("demo summary after %v: %v", time.Since(start).Round(time.Second), got)
 

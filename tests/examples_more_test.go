@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -52,12 +53,12 @@ func assertExampleDeadLetters(t *testing.T, addr, topic, origTopic string, want 
 func waitGroupCommitted(t *testing.T, addr, group, topic string, n int64, deadline time.Duration) {
 	t.Helper()
 	var got int64
-	for end := time.Now().Add(deadline); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
-		if got = harness.CommittedOffsets(t, addr, group, topic); got == n {
-			return
-		}
+	if !kafkatest.Every(deadline, 200*time.Millisecond, func() bool {
+		got = harness.CommittedOffsets(t, addr, group, topic)
+		return got == n
+	}) {
+		t.Fatalf("group %s committed %d offsets of %s, want %d", group, got, topic, n)
 	}
-	t.Fatalf("group %s committed %d offsets of %s, want %d", group, got, topic, n)
 }
 
 func seed001Event(ts, user, page, action, extra string) string {

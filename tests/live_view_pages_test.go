@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -150,16 +151,9 @@ func liveViewPages(t *testing.T, url string) int {
 
 func waitInt(t *testing.T, what string, get func() int, want int, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := get()
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d after %v, want %d", what, got, within, want)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var got int
+	if !kafkatest.Every(within, 20*time.Millisecond, func() bool { got = get(); return got == want }) {
+		t.Fatalf("%s: %d after %v, want %d", what, got, within, want)
 	}
 }
 
@@ -168,23 +162,21 @@ func waitInt(t *testing.T, what string, get func() int, want int, within time.Du
 // evaluations fail while the old context goes away, which is not an error.
 func (s *pageSession) waitForNewDocument(t *testing.T, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		res, err := s.b.call(s.id, "Runtime.evaluate", map[string]any{
+	var err error
+	if !kafkatest.Every(within, 50*time.Millisecond, func() bool {
+		var res []byte
+		res, err = s.b.call(s.id, "Runtime.evaluate", map[string]any{
 			"expression": `String(window.beforeReload === undefined && document.readyState === "complete" && typeof liveSnapshot === "function")`, "returnByValue": true}, 5*time.Second)
-		if err == nil {
-			var r struct {
-				Result struct {
-					Value any `json:"value"`
-				} `json:"result"`
-			}
-			if json.Unmarshal(res, &r) == nil && r.Result.Value == "true" {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reloaded page did not load a new document within %v (last error %v)", within, err)
+		var r struct {
+			Result struct {
+				Value any `json:"value"`
+			} `json:"result"`
 		}
-		time.Sleep(50 * time.Millisecond)
+		return json.Unmarshal(res, &r) == nil && r.Result.Value == "true"
+	}) {
+		t.Fatalf("the reloaded page did not load a new document within %v (last error %v)", within, err)
 	}
 }

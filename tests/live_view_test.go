@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -101,20 +102,20 @@ func tenSecondResult(user string, w [2]string, events int, byType map[string]int
 
 func waitForPage(t *testing.T, url string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-				return
-			}
-			err = fmt.Errorf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	var err error
+	if !kafkatest.Every(15*time.Second, 100*time.Millisecond, func() bool {
+		var resp *http.Response
+		if resp, err = http.Get(url); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, err)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			return true
 		}
-		time.Sleep(100 * time.Millisecond)
+		err = fmt.Errorf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		return false
+	}) {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 
@@ -316,16 +317,9 @@ func (s *pageSession) eval(t *testing.T, expr string) string {
 
 func (s *pageSession) waitFor(t *testing.T, expr, want string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		got := s.eval(t, expr)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("page: %s = %s after %v, want %s", expr, got, timeout, want)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var got string
+	if !kafkatest.Every(timeout, 100*time.Millisecond, func() bool { got = s.eval(t, expr); return got == want }) {
+		t.Fatalf("page: %s = %s after %v, want %s", expr, got, timeout, want)
 	}
 }
 

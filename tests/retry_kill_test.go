@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 )
 
@@ -60,13 +61,9 @@ func TestRetryKillWhileWaitingInStage(t *testing.T) {
 		due, _ := headerMs(t, r, "retry_due_ms")
 		firstDue = min(firstDue, due)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for harness.CommittedOffsets(t, addr, "g-kill", rtMain) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("main topic offsets not committed after the stage writes")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	kafkatest.Eventually(t, 10*time.Second, "main topic offsets committed after the stage writes", func() bool {
+		return harness.CommittedOffsets(t, addr, "g-kill", rtMain) >= n
+	})
 	// Give retry_topics a moment to fetch the stage records into its gate.
 	time.Sleep(300 * time.Millisecond)
 	first.Kill()
@@ -102,13 +99,9 @@ func TestRetryKillWhileWaitingInStage(t *testing.T) {
 	assertEmpty(t, addr, rtDLQ)
 
 	// The restarted member commits the stage offsets once processed.
-	deadline = time.Now().Add(10 * time.Second)
-	for harness.CommittedOffsets(t, addr, "g-kill-retry", rtStage1) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s offsets not committed after the restart delivered them", rtStage1)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	kafkatest.Eventually(t, 10*time.Second, rtStage1+" offsets committed after the restart delivered them", func() bool {
+		return harness.CommittedOffsets(t, addr, "g-kill-retry", rtStage1) >= n
+	})
 	t.Logf("killed %dms before the first due time; %d output records for %d events; release delay per stage:\n%s",
 		firstDue-killedAt, len(events), n, delayTable(d))
 }

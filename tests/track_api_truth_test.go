@@ -5,8 +5,6 @@ import (
 
 	"encoding/json"
 	"fmt"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -15,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/streamkit/pipeline/internal/embedded"
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 )
 
@@ -65,16 +67,9 @@ func httpStatus(url string) int {
 // waitStatus polls url until it answers want.
 func waitStatus(t *testing.T, url string, want int, within time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		got := httpStatus(url)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s = %d after %v, want %d", url, got, within, want)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var got int
+	if !kafkatest.Every(within, 50*time.Millisecond, func() bool { got = httpStatus(url); return got == want }) {
+		t.Fatalf("GET %s = %d after %v, want %d", url, got, within, want)
 	}
 }
 
@@ -162,12 +157,8 @@ func runLoad(url string, stop <-chan struct{}) (*loadRecord, *sync.WaitGroup) {
 
 func waitCount(t *testing.T, what string, within time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !kafkatest.Every(within, 20*time.Millisecond, cond) {
+		t.Fatalf("%s: not within %v", what, within)
 	}
 }
 
@@ -279,15 +270,11 @@ func TestTrackAPIRecoversFromBrokerThatComesBackEmpty(t *testing.T) {
 		}
 		back := time.Now()
 		id := fmt.Sprintf("after-%d", round)
-		for {
+		if !kafkatest.Every(10*time.Second, 100*time.Millisecond, func() bool {
 			s, body, _ = post(api.url, itemEvent(id))
-			if s == 200 {
-				break
-			}
-			if time.Since(back) > 10*time.Second {
-				t.Fatalf("round %d: still %d %s 10s after the empty broker came back", round, s, body)
-			}
-			time.Sleep(100 * time.Millisecond)
+			return s == 200
+		}) {
+			t.Fatalf("round %d: still %d %s 10s after the empty broker came back", round, s, body)
 		}
 		t.Logf("round %d: 200 again %v after the empty broker listened", round, time.Since(back).Round(time.Millisecond))
 		waitStatus(t, api.ready, 200, 10*time.Second)

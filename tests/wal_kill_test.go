@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/profileservice"
 	"github.com/streamkit/pipeline/tests/harness"
 )
@@ -43,10 +44,9 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 	// Everything is acknowledged once logged: all of phase 1 gets committed
 	// although C, D and the sessions are open.
 	all := int64(len(phase1))
-	deadline := time.Now().Add(20 * time.Second)
-	for harness.CommittedOffsets(t, addr, "clickstream-windows", "clickstream") < all && time.Now().Before(deadline) {
-		time.Sleep(200 * time.Millisecond)
-	}
+	kafkatest.Every(20*time.Second, 200*time.Millisecond, func() bool {
+		return harness.CommittedOffsets(t, addr, "clickstream-windows", "clickstream") >= all
+	})
 	if got := harness.CommittedOffsets(t, addr, "clickstream-windows", "clickstream"); got != all {
 		t.Fatalf("committed offsets sum to %d before the kill, want %d: with the log every logged event is acknowledged", got, all)
 	}
@@ -63,7 +63,7 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 
 	var tens map[string]int
 	sessions := map[string]int{}
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		recs := harness.Consume(t, addr, "user_stats", 1<<20, 1500*time.Millisecond)
 		tens, sessions = map[string]int{}, map[string]int{}
@@ -91,14 +91,10 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 		}
 	}
 	// Every window was written: only the active segment (positions) is left.
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	kafkatest.Every(10*time.Second, 200*time.Millisecond, func() bool {
 		segs, _ = filepath.Glob(filepath.Join(walDir, "wal-*.log"))
-		if len(segs) <= 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(segs) <= 1
+	})
 	if len(segs) != 1 {
 		t.Fatalf("log segments left after every window was written (only the active one should be): %s", strings.Join(segs, ", "))
 	}

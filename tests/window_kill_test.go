@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
+	"github.com/streamkit/pipeline/plugins/window/partition"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -63,20 +65,16 @@ func TestWindowKillMidWindowLosesNothing(t *testing.T) {
 	// written (end of B + 5 s lateness), so the restart must recompute
 	// them from its replay without emitting them again.
 	writtenAB := sc.win(2).Add(5 * time.Second).UnixNano()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		rs := harness.CommittedResumes(t, addr, "user-stats", "clickstream")
+	var rs map[int32]partition.Resume
+	if !kafkatest.Every(20*time.Second, 200*time.Millisecond, func() bool {
+		rs = harness.CommittedResumes(t, addr, "user-stats", "clickstream")
 		done := len(rs) == partitions
 		for _, r := range rs {
 			done = done && r.Released >= writtenAB
 		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed resume points %+v before the kill, want all %d partitions released past %s (A and B written)", rs, partitions, time.Unix(0, writtenAB).UTC())
-		}
-		time.Sleep(200 * time.Millisecond)
+		return done
+	}) {
+		t.Fatalf("committed resume points %+v before the kill, want all %d partitions released past %s (A and B written)", rs, partitions, time.Unix(0, writtenAB).UTC())
 	}
 	first.Kill()
 	killedAt := time.Now()
@@ -88,7 +86,7 @@ func TestWindowKillMidWindowLosesNothing(t *testing.T) {
 	var best map[string]int
 	var total int
 	var recs []*kgo.Record
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		recs = harness.Consume(t, addr, "user_stats", 1<<20, 1500*time.Millisecond)
 		best, total = mostEventsPerWindow(t, recs)

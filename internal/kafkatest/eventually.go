@@ -20,8 +20,14 @@ func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 // Within reports whether cond held within timeout, checking it every
 // PollInterval; for callers that report the failure themselves.
 func Within(timeout time.Duration, cond func() bool) bool {
+	return Every(timeout, PollInterval, cond)
+}
+
+// Every is Within checking every interval: for conditions that cost a
+// request (committed offsets, an HTTP call, a page evaluation).
+func Every(timeout, interval time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(PollInterval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for !cond() {
 		if !time.Now().Before(deadline) {

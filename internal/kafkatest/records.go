@@ -24,6 +24,23 @@ func Produce(t testing.TB, addr string, recs ...*kgo.Record) {
 	}
 }
 
+// ProduceByKey writes records to topic with the partitions a Kafka
+// producer picks (by key hash; keyless records spread), as applications do.
+func ProduceByKey(t testing.TB, addr, topic string, recs ...*kgo.Record) {
+	t.Helper()
+	cl := shortClient(t, addr, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond),
+		kgo.MaxBufferedRecords(1<<20), kgo.ProducerBatchMaxBytes(2<<20))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	for _, r := range recs {
+		r.Topic = topic
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce %d records to %s: %v", len(recs), topic, err)
+	}
+}
+
 // ProduceTo writes records to partition 0 of topic.
 func ProduceTo(t testing.TB, addr, topic string, recs ...*kgo.Record) {
 	t.Helper()

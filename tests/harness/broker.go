@@ -1,18 +1,17 @@
-// Package harness is the end-to-end test kit: a real Kafka-protocol broker
-// (franz-go's kfake) on a free loopback port, franz-go producers and
-// consumers with deadlines, and the built `pipeline` binary run as a child
-// process. Tests of every plugin use it to prove behaviour over TCP.
+// Package harness is the end-to-end test kit: the project's embedded broker
+// on a free loopback port and the built `pipeline` binary run as a child
+// process. Kafka clients (topics, produce, consume, committed offsets) are
+// internal/kafkatest's; the names here are kept for the tests that use them.
 package harness
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/streamkit/pipeline/internal/embedded"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -47,50 +46,39 @@ func FreeAddr(t testing.TB) string {
 // CreateTopics creates topics with the given partition count.
 func CreateTopics(t testing.TB, addr string, partitions int32, topics ...string) {
 	t.Helper()
-	cl := newClient(t, addr)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, 1, nil, topics...)
-	if err != nil {
-		t.Fatalf("create topics %v: %v", topics, err)
-	}
-	for _, r := range resp {
-		if r.Err != nil {
-			t.Fatalf("create topic %s: %v", r.Topic, r.Err)
-		}
-	}
+	kafkatest.CreateTopics(t, addr, partitions, topics...)
 }
 
 // CommittedOffsets sums the committed offsets of group on topic.
 func CommittedOffsets(t testing.TB, addr, group, topic string) int64 {
 	t.Helper()
-	var sum int64
-	for _, ps := range fetchOffsets(t, addr, group)[topic] {
-		sum += ps.At
-	}
-	return sum
+	return kafkatest.CommittedSum(t, addr, group, topic)
 }
 
-// fetchOffsets reads group's committed offsets, with their metadata.
-func fetchOffsets(t testing.TB, addr, group string) kadm.OffsetResponses {
+// Produce writes records to topic (partitions by key, as a producer picks
+// them) and waits until the broker acknowledged all of them.
+func Produce(t testing.TB, addr, topic string, recs ...*kgo.Record) {
 	t.Helper()
-	cl := newClient(t, addr)
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", group, err)
-	}
-	return offs
+	kafkatest.ProduceByKey(t, addr, topic, recs...)
 }
 
-func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
+// KV makes a record from a key and value.
+func KV(key, value string) *kgo.Record { return kafkatest.KV(key, value) }
+
+// Consume reads topic from the start until n records arrived or the
+// deadline passed, and returns what it has. It never commits, so it can be
+// called again.
+func Consume(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation()}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl
+	return kafkatest.Consume(t, addr, topic, n, deadline)
 }
+
+// ConsumeExactly reads n records and fails the test if fewer arrive by the
+// deadline, or if more than n are there a moment after.
+func ConsumeExactly(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	return kafkatest.ConsumeExactly(t, addr, topic, n, deadline)
+}
+
+// Header returns the value of header k, or "" when absent.
+func Header(r *kgo.Record, k string) string { return kafkatest.Header(r, k) }

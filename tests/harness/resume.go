@@ -3,6 +3,7 @@ package harness
 import (
 	"testing"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -11,7 +12,7 @@ import (
 // partition; partitions whose metadata holds none are left out.
 func CommittedResumes(t testing.TB, addr, group, topic string) map[int32]partition.Resume {
 	t.Helper()
-	offs := fetchOffsets(t, addr, group)
+	offs := kafkatest.FetchOffsets(t, addr, group)
 	out := map[int32]partition.Resume{}
 	for p, o := range offs[topic] {
 		if r, err := partition.DecodeResume(o.Metadata); err == nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 )
 
@@ -56,14 +57,12 @@ func readFor(t *testing.T, timeout time.Duration, done func(out string) bool, na
 		t.Fatalf("%s: %v", name, err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	deadline := time.Now().Add(timeout)
-	for !done(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s %v: not there within %v; output:\n%s", name, args, timeout, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !kafkatest.Every(timeout, 100*time.Millisecond, func() bool { return done(out.String()) }) {
+		t.Fatalf("%s %v: not there within %v; output:\n%s", name, args, timeout, out.String())
 	}
-	time.Sleep(time.Second)
+	// Anything that should not follow would come within a second: the
+	// output must still satisfy done (and the caller checks it for extras).
+	kafkatest.Consistently(t, time.Second, name+"'s output holding what was awaited", func() bool { return done(out.String()) })
 	return out.String()
 }
 
@@ -117,9 +116,7 @@ func TestKcatProducesAndReads(t *testing.T) {
 
 	// A 10s window closes 10s (the allowed lateness) after its end.
 	counted := map[string]int{}
-	deadline := time.Now().Add(60 * time.Second)
-	for counted[users[0]]+counted[users[1]] < 6 && time.Now().Before(deadline) {
-		time.Sleep(time.Second)
+	kafkatest.Every(60*time.Second, time.Second, func() bool {
 		counted = map[string]int{}
 		out := run(t, 30*time.Second, "", "kcat", "-C", "-b", addr, "-t", "user_stats", "-o", "beginning", "-e", "-q", "-f", "%k\t%s\n")
 		for _, l := range nonEmpty(out) {
@@ -138,7 +135,8 @@ func TestKcatProducesAndReads(t *testing.T) {
 				counted[w.UserID] += w.Events
 			}
 		}
-	}
+		return counted[users[0]]+counted[users[1]] >= 6
+	})
 	if counted[users[0]] != 3 || counted[users[1]] != 3 {
 		t.Fatalf("window counts %v, want 3 events for each of %v", counted, users)
 	}
