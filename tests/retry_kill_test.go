@@ -64,8 +64,11 @@ func TestRetryKillWhileWaitingInStage(t *testing.T) {
 	kafkatest.Eventually(t, 10*time.Second, "main topic offsets committed after the stage writes", func() bool {
 		return harness.CommittedOffsets(t, addr, "g-kill", rtMain) >= n
 	})
-	// Give retry_topics a moment to fetch the stage records into its gate.
-	time.Sleep(300 * time.Millisecond)
+	// retry_topics holds both stage partitions, so it is fetching the
+	// stage records into its gate.
+	kafkatest.Eventually(t, 10*time.Second, "retry_topics holding both partitions of "+rtStage1, func() bool {
+		return kafkatest.Assigned(t, addr, "g-kill-retry", rtStage1) == 2
+	})
 	first.Kill()
 	killedAt := time.Now().UnixMilli()
 	if killedAt >= firstDue {

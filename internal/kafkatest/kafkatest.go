@@ -108,3 +108,23 @@ func CommittedSum(t testing.TB, addr, group, topic string) int64 {
 	}
 	return sum
 }
+
+// Assigned returns how many partitions of topic group's members hold
+// (0 while the group is not Stable): a consumer that holds them is
+// fetching them.
+func Assigned(t testing.TB, addr, group, topic string) int {
+	t.Helper()
+	cl := shortClient(t, addr)
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ds, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+	if err != nil {
+		t.Fatalf("describe group %s: %v", group, err)
+	}
+	d, ok := ds[group]
+	if !ok || d.Err != nil || d.State != "Stable" {
+		return 0
+	}
+	return len(d.AssignedPartitions()[topic])
+}

@@ -90,3 +90,14 @@ func fmtAny(a any) string {
 	}
 	return ""
 }
+
+func TestAssignedCountsTheGroupsPartitions(t *testing.T) {
+	addr := Cluster(t, 3, "a")
+	if n := Assigned(t, addr, "g", "a"); n != 0 {
+		t.Errorf("Assigned before any member = %d", n)
+	}
+	Client(t, addr, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("a"))
+	Eventually(t, 10*time.Second, "the member to hold the 3 partitions", func() bool {
+		return Assigned(t, addr, "g", "a") == 3
+	})
+}
