@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
 )
 
 // BrokerProcess is `pipeline broker` run as a child process with a data
@@ -39,19 +41,23 @@ func StartBrokerProcess(t testing.TB) *BrokerProcess {
 // address, since that is what clients were configured with.
 func (b *BrokerProcess) start() {
 	b.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var err error
+	var out string
+	if !kafkatest.Every(15*time.Second, 200*time.Millisecond, func() bool {
 		// KAFKA_BROKERS empty: `pipeline broker` always runs its own broker;
 		// PROFILE_URL set so it does not start the demo's profile service.
 		p := Start(b.t, b.dir, []string{"KAFKA_BROKERS=", "PROFILE_URL=http://127.0.0.1:9/unused"},
 			"broker", "--broker-port", fmt.Sprint(b.Port), "--data-dir", b.DataDir)
-		if err := waitOutput(p, "embedded Kafka broker listening on "+b.Addr, 30*time.Second); err == nil {
+		if err = waitOutput(p, "embedded Kafka broker listening on "+b.Addr, 30*time.Second); err == nil {
 			b.proc = p
-			return
-		} else if !strings.Contains(p.Output(), "cannot listen") || time.Now().After(deadline) {
-			b.t.Fatalf("broker on %s with data in %s: %v\n%s", b.Addr, b.DataDir, err, p.Output())
+			return true
 		}
-		time.Sleep(200 * time.Millisecond)
+		if out = p.Output(); !strings.Contains(out, "cannot listen") {
+			b.t.Fatalf("broker on %s with data in %s: %v\n%s", b.Addr, b.DataDir, err, out)
+		}
+		return false
+	}) {
+		b.t.Fatalf("broker on %s with data in %s: %v\n%s", b.Addr, b.DataDir, err, out)
 	}
 }
 
