@@ -51,12 +51,23 @@ func Fill(child any, defaults map[string]any) (bool, error) {
 	return found, err
 }
 
-// Connection returns the connection fields of the child's Kafka output (nil
-// when the child is not a Kafka output or sets none of them).
+// Connection returns the connection fields of the child's Kafka output: the
+// child itself, or else the first Kafka output with seed_brokers inside it
+// (a switch of topics). Nil when there is none.
 func Connection(child any) (map[string]*yaml.Node, error) {
 	var out map[string]*yaml.Node
 	err := edit(child, func(root *yaml.Node) error {
 		k := kafkaBody(root)
+		if k == nil {
+			walkMappings(root, func(m *yaml.Node) {
+				if k != nil {
+					return
+				}
+				if b := kafkaBody(m); b != nil && lookup(b, "seed_brokers") != nil {
+					k = b
+				}
+			})
+		}
 		if k == nil {
 			return nil
 		}

@@ -99,3 +99,22 @@ func TestMissingBrokersNamesTheOutputs(t *testing.T) {
 		t.Errorf("MissingBrokers = %v, %v", missing, err)
 	}
 }
+
+// A main output that is a switch of Kafka outputs lends the first one's
+// connection.
+func TestConnectionOfASwitchIsItsFirstKafkaOutput(t *testing.T) {
+	conn, err := Connection(node(t, `
+switch:
+  cases:
+    - check: '@alert'
+      output: { drop: {} }
+    - output: { redpanda: { seed_brokers: [ b2:9092 ], topic: stats } }
+    - output: { redpanda: { seed_brokers: [ b3:9092 ], topic: other } }
+`))
+	if err != nil || conn["seed_brokers"] == nil || conn["seed_brokers"].Content[0].Value != "b2:9092" {
+		t.Fatalf("Connection = %v, %v; want the first Kafka output's brokers", conn, err)
+	}
+	if conn, _ := Connection(node(t, "drop: {}\n")); conn != nil {
+		t.Errorf("Connection of drop = %v, want none", conn)
+	}
+}
