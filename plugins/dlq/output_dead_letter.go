@@ -52,11 +52,11 @@ The record is kept under `+"`max_message_bytes`"+` so the DLQ write cannot fail 
 
 The payload is what reached this output: if processors transform messages before they can fail, keep the raw bytes with a `+"`branch`"+` or put `+"`dlq_keep_raw`"+` first in the pipeline; its stash is written instead of the content.
 
-The child receives a fresh message whose metadata is exactly the headers to write plus control keys starting with `+"`@`"+`: `+"`@key`"+` (original key, empty when null), `+"`@timestamp_ms`"+` and `+"`@topic`"+` (original topic). Minimal child config:
+The child receives a fresh message whose metadata is exactly the headers to write plus control keys starting with `+"`@`"+`: `+"`@key`"+` (original key, empty when null), `+"`@timestamp_ms`"+` and `+"`@topic`"+` (original topic). A `+"`redpanda`"+` or `+"`kafka_franz`"+` child writes them by default: it names its topic, and its `+"`key`"+`, `+"`timestamp_ms`"+` and `+"`metadata`"+` default to
 
 `+"```yaml"+`
 redpanda:
-  seed_brokers: [ localhost:9092 ]
+  seed_brokers: [ localhost:9092 ]    # inside route_errors or retry_router: defaults to output's
   topic: clickstream-dlq              # or '${! metadata("@topic") }-dlq'
   key: '${! metadata("@key") }'
   timestamp_ms: '${! metadata("@timestamp_ms") }'
@@ -86,10 +86,6 @@ output:
       redpanda:
         seed_brokers: [ localhost:9092 ]
         topic: clickstream-dlq
-        key: '${! metadata("@key") }'
-        timestamp_ms: '${! metadata("@timestamp_ms") }'
-        metadata:
-          include_patterns: [ '^[^@]' ]
 `)
 }
 

@@ -66,18 +66,22 @@ A batch is routed as a batch: its messages for each child are written to that ch
 
 ### The retry child
 
-The router does not own a Kafka producer; `+"`retry`"+` is any output, normally a `+"`redpanda`"+` output configured as
+The router does not own a Kafka producer; `+"`retry`"+` is any output that writes to the topic in metadata `+"`retry_topic`"+` under the key in `+"`retry_key`"+` with the metadata as headers. Left out, it is a `+"`redpanda`"+` output on the connection of `+"`output`"+`:
 
 `+"```yaml"+`
 redpanda:
-  seed_brokers: [ localhost:9092 ]
+  seed_brokers: [ localhost:9092 ]    # with tls and sasl: those of output
   topic: ${! @retry_topic }
   key: ${! @retry_key.or("") }
   metadata:
-    include_patterns: [ ".*" ]
+    include_patterns: [ '^[^@]' ]     # every header, no stash
 `+"```"+`
 
-so TLS, SASL and batching are configured the usual way. The message handed to `+"`retry`"+` has the payload as it reached the router (processors such as `+"`http`"+` or `+"`branch`"+` keep the original payload when they fail), the original metadata (headers) without `+"`kafka_*`"+` and `+"`error_class`"+`, plus `+"`retry_key`"+` (the original key), `+"`retry_topic`"+` and the retry state as decimal strings: `+"`retry_attempt`"+` (failed attempts so far), `+"`retry_due_ms`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` (and `+"`retry_order_ticket`"+` with `+"`ordering: key`"+`).
+A `+"`redpanda`"+` or `+"`kafka_franz`"+` child written in the config gets the same `+"`topic`"+`, `+"`key`"+` and `+"`metadata`"+` when it leaves them out, and every Kafka child (retry, late, dlq, also nested, e.g. the output of a `+"`dead_letter`"+`) without `+"`seed_brokers`"+` takes the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+`: a config writes its brokers once. The message handed to `+"`retry`"+` has the payload as it reached the router (processors such as `+"`http`"+` or `+"`branch`"+` keep the original payload when they fail), the original metadata (headers) without `+"`kafka_*`"+` and `+"`error_class`"+`, plus `+"`retry_key`"+` (the original key), `+"`retry_topic`"+` and the retry state as decimal strings: `+"`retry_attempt`"+` (failed attempts so far), `+"`retry_due_ms`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` (and `+"`retry_order_ticket`"+` with `+"`ordering: key`"+`).
+
+### The late child
+
+When `+"`late`"+` is set, failures of `+"`error_class: late`"+` (the window buffer's late events, never retried) go there instead of `+"`dlq`"+`, as they were read: `+"`dlq_keep_raw`"+`'s stash as the payload, metadata `+"`error`"+` with the error text, `+"`error_class`"+` and the event's `+"`window_*`"+` metadata. They count in `+"`retry_fatal`"+` (class `+"`late`"+`) as before.
 
 ### The dlq child
 
@@ -144,7 +148,7 @@ With `+"`ordering: none`"+` (the default, as in Spring) a retried record is over
 			Default("none").Advanced()).
 		Field(service.NewOutputMaxInFlightField()).
 		Example("Main topic and retry stages in one config",
-			"The `redpanda` input reads the main topic, `retry_topics` the stage topics; both feed the same enrichment and the router sends each result on. A record failing with a 5xx is retried after 1s, 10s and 1m, then dead-lettered.",
+			"The `redpanda` input reads the main topic, `retry_topics` the stage topics; both feed the same enrichment and the router sends each result on. A record failing is retried after 1s, 10s and 1m (the default retry child), then dead-lettered; every child writes with the brokers of `output`.",
 			`
 input:
   broker:
@@ -176,15 +180,10 @@ output:
       redpanda:
         seed_brokers: [ localhost:9092 ]
         topic: orders-enriched
-    retry:
-      redpanda:
-        seed_brokers: [ localhost:9092 ]
-        topic: ${! @retry_topic }
-        key: ${! @retry_key.or("") }
-        metadata:
-          include_patterns: [ ".*" ]
     dlq:
-      dead_letter: {}
+      dead_letter:
+        output:
+          redpanda: { topic: orders-dlq }
 `).
 		Example("Fixed delay on one reused topic",
 			"Five attempts 30s apart, all retries on a single topic.",
