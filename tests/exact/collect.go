@@ -20,14 +20,18 @@ type CollectOptions struct {
 	Alive func() bool
 }
 
-// Collect reads topic from the start, without a group, until at least
+// Collect reads topic from the start, without a group, committed records
+// only, until at least
 // WantKeys distinct keys arrived and then nothing new for Quiet (a late
 // duplicate or a window emitted twice shows up then), and returns every
 // record read.
 func Collect(t testing.TB, addr, topic string, o CollectOptions) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond),
+		// As a reader of the results would: records of aborted
+		// transactions (the repartition step's) are not there.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatalf("consumer of %s: %v", topic, err)
 	}

@@ -142,6 +142,7 @@ type Partition struct {
 	revoked  bool
 	inFlight int   // delivered batches neither received by the buffer nor acked
 	next     int64 // offset after the last delivered record
+	readTo   int64 // offset after the last record fetched, transaction markers included
 	hwm      int64 // high watermark from the last fetch; -1: unknown
 	idle     func() bool
 	drained  chan struct{} // closed when inFlight drops to 0 (revocation waits)
@@ -228,13 +229,23 @@ func (p *Partition) settle() {
 	}
 }
 
+// ReadTo records that the source read the partition up to off (exclusive),
+// transaction markers included, which are never delivered.
+func (p *Partition) ReadTo(off int64) {
+	p.mu.Lock()
+	p.readTo = max(p.readTo, off)
+	p.mu.Unlock()
+}
+
 // CaughtUp reports whether the partition has nothing left to deliver: every
 // record up to the last known high watermark was delivered and reached the
 // buffer, and the source is waiting for new records. Only a caught-up
 // partition may be declared idle; one that is merely behind never is.
 func (p *Partition) CaughtUp() bool {
 	p.mu.Lock()
-	caught := p.hwm >= 0 && p.next >= p.hwm && p.inFlight == 0
+	// readTo counts only once the source waits (p.idle): then every
+	// record fetched before a trailing marker was delivered too.
+	caught := p.hwm >= 0 && max(p.next, p.readTo) >= p.hwm && p.inFlight == 0
 	p.mu.Unlock()
 	return caught && (p.idle == nil || p.idle())
 }

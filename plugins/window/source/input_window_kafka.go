@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -228,6 +229,13 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
+		// Records of aborted transactions (a window_repartition step that
+		// crashed) are never windowed; open ones wait for their outcome.
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers occupy offsets: seeing them tells a
+		// partition whose last records were transactional that it is
+		// caught up (they are never delivered).
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(fetchWait),
 		// The client holds one fetch response per broker, decoded (a
 		// record costs ~180 bytes besides its value), until every record of
@@ -633,13 +641,30 @@ func (in *input) queue(fetches kgo.Fetches) {
 			return
 		}
 		t.part.Fetched(fp.HighWatermark)
-		recs := fp.Records
+		recs := withoutControl(fp.Records, t.part)
 		for len(recs) > 0 {
 			n := min(len(recs), in.maxBatch)
 			in.pending = append(in.pending, pendingBatch{t: t, recs: recs[:n:n]})
 			recs = recs[n:]
 		}
 	})
+}
+
+// withoutControl drops transaction markers from recs (in place, only when
+// there are any) and tells p how far the partition was read.
+func withoutControl(recs []*kgo.Record, p *partition.Partition) []*kgo.Record {
+	i := slices.IndexFunc(recs, func(r *kgo.Record) bool { return r.Attrs.IsControl() })
+	if i < 0 {
+		return recs
+	}
+	p.ReadTo(recs[len(recs)-1].Offset + 1)
+	kept := recs[:i]
+	for _, r := range recs[i:] {
+		if !r.Attrs.IsControl() {
+			kept = append(kept, r)
+		}
+	}
+	return kept
 }
 
 // Close implements service.BatchInput: the last safe offsets are committed,
