@@ -21,11 +21,17 @@ import (
 // address; it is closed when the test ends.
 func Cluster(t testing.TB, partitions int32, topics ...string) string {
 	t.Helper()
+	return ClusterWith(t, partitions, topics)
+}
+
+// ClusterWith is Cluster with more kfake options (SASL, ACLs, ...).
+func ClusterWith(t testing.TB, partitions int32, topics []string, more ...kfake.Opt) string {
+	t.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation()}
 	if len(topics) > 0 {
 		opts = append(opts, kfake.SeedTopics(partitions, topics...))
 	}
-	c, err := kfake.NewCluster(opts...)
+	c, err := kfake.NewCluster(append(opts, more...)...)
 	if err != nil {
 		t.Fatalf("start kfake cluster: %v", err)
 	}

@@ -16,24 +16,13 @@ import (
 // A cluster that requires SASL: retry_topics authenticates with the sasl
 // field and releases the stage's records as usual.
 func TestRetryTopicsAuthenticatesWithSASL(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.SeedTopics(1, "stage-sasl"),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "admin", "s3cret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr := c.ListenAddrs()[0]
-
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(scram.Auth{User: "admin", Pass: "s3cret"}.AsSha256Mechanism()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	addr := kafkatest.ClusterWith(t, 1, []string{"stage-sasl"}, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "admin", "s3cret"))
+	cl := kafkatest.Client(t, addr, kgo.SASL(scram.Auth{User: "admin", Pass: "s3cret"}.AsSha256Mechanism()))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "stage-sasl", Value: []byte("due"), Headers: dueHeader(time.Now())}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	cl.Close()
 
 	out := newSink(t, "sasl-out")
 	kafkatest.RunStream(t, fmt.Sprintf(`
