@@ -118,3 +118,23 @@ switch:
 		t.Errorf("Connection of drop = %v, want none", conn)
 	}
 }
+
+// FillAll sets fields that belong together only when the child sets none.
+func TestFillAllSetsAGroupOnlyWhenNoneIsSet(t *testing.T) {
+	group := map[string]any{"partitioner": "manual", "partition": "${! @p }"}
+	n := node(t, "redpanda:\n  topic: t\n")
+	if ok, err := FillAll(n, group); err != nil || !ok {
+		t.Fatalf("FillAll on a child without the group: %v, %v", ok, err)
+	}
+	if b := asMap(t, n)["redpanda"].(map[string]any); b["partitioner"] != "manual" || b["partition"] != "${! @p }" {
+		t.Fatalf("filled %v", b)
+	}
+	m := node(t, "redpanda:\n  topic: t\n  partitioner: round_robin\n")
+	if ok, err := FillAll(m, group); err != nil || ok {
+		t.Fatalf("FillAll on a child with a partitioner: %v, %v; want nothing filled", ok, err)
+	}
+	o := node(t, "drop: {}\n")
+	if ok, err := FillAll(o, group); err != nil || ok {
+		t.Fatalf("FillAll on a non-Kafka child: %v, %v", ok, err)
+	}
+}

@@ -25,6 +25,7 @@ type retryRouter struct {
 	clock       Clock
 	log         *service.Logger
 	maxInFlight int
+	copartition bool // stage records to their event's partition (copartitionDefaults)
 
 	primeMu sync.Mutex
 	primed  bool
@@ -72,6 +73,9 @@ func newRetryRouter(conf *service.ParsedConfig, mgr *service.Resources, clock Cl
 		r.order = newKeyOrder(clock.Now())
 		// Park decisions depend on the previous write's outcome.
 		r.maxInFlight = 1
+	}
+	if r.copartition, err = conf.FieldBool(rtFieldCopartition); err != nil {
+		return nil, err
 	}
 	if err := r.buildChildren(conf); err != nil {
 		return nil, err

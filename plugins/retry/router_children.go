@@ -18,6 +18,13 @@ var retryChildDefaults = map[string]any{
 	"metadata": map[string]any{"include_patterns": []string{"^[^" + meta.StashPrefix + "]"}},
 }
 
+// copartitionDefaults write a stage record to the partition its event was
+// first read from (copartition).
+var copartitionDefaults = map[string]any{
+	"partitioner": "manual",
+	"partition":   `${! @` + meta.RetryOriginalPartition + ` }`,
+}
+
 // defaultRetryChild is the `retry` child of a config that writes none: a
 // Kafka output on the main output's connection with retryChildDefaults.
 var defaultRetryChild = map[string]any{"redpanda": map[string]any{}}
@@ -55,6 +62,15 @@ func (r *retryRouter) buildChildren(conf *service.ParsedConfig) error {
 		if c.defaults != nil {
 			if _, err := childconf.Fill(raw, c.defaults); err != nil {
 				return fmt.Errorf("%s: %w", c.field, err)
+			}
+		}
+		if c.field == rtFieldRetry && r.copartition {
+			ok, err := childconf.FillAll(raw, copartitionDefaults)
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.field, err)
+			}
+			if !ok {
+				return fmt.Errorf("%s: %s needs a redpanda or kafka_franz retry child that sets neither partitioner nor partition", c.field, rtFieldCopartition)
 			}
 		}
 		if _, err := childconf.Inherit(raw, conn); err != nil {

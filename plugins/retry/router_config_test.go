@@ -54,6 +54,7 @@ func TestRouterConfigErrorsNameTheField(t *testing.T) {
 		{"pattern without stage", "    delays: [ 1s, 2s ]\n    topic_pattern: 'x-retry'", "topic_pattern"},
 		{"jitter", "    delays: [ 1s ]\n    jitter: 2", "jitter"},
 		{"exponential multiplier", "    exponential: { initial_delay: 1s, multiplier: 0.5, stages: 3 }", "exponential.multiplier"},
+		{"copartition without a Kafka retry child", "    delays: [ 1s ]\n    copartition: true", "retry: copartition needs a redpanda or kafka_franz retry child"},
 	}
 	for _, c := range cases {
 		err := buildErr(routerYAML(c.fields))

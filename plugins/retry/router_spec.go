@@ -23,6 +23,7 @@ const (
 	rtFieldRetriable    = "retriable"
 	rtFieldOrdering     = "ordering"
 	rtFieldMaxInFlight  = "max_in_flight"
+	rtFieldCopartition  = "copartition"
 )
 
 // routerLintRule lets `pipeline lint` name a broken ladder before anything
@@ -143,6 +144,9 @@ With `+"`ordering: none`"+` (the default, as in Spring) a retried record is over
 			Description("A Bloblang query over the failed message returning a boolean: true retries, false dead-letters as fatal. `error()` is the error, metadata holds `error_class` and e.g. `http_status_code`. By default processing (and unclassified) errors are retriable and `validation`, `late` and `fatal` errors are not.").
 			Examples(`@http_status_code.or("0").number() >= 500`, `!error().contains("invalid")`).
 			Default(defaultRetriable)).
+		Field(service.NewBoolField(rtFieldCopartition).
+			Description("Write each stage record to the partition its event was first read from (a Kafka `retry` child gets `partitioner: manual` and `partition: ${! @retry_original_partition }`). The stage topics are then co-partitioned with the source, as `window_kafka`'s `retry_topics` needs: the copies of a partition's events are read by the instance that holds that partition's windows. The stage topics must have as many partitions as the source topics.").
+			Default(false)).
 		Field(service.NewStringEnumField(rtFieldOrdering, "none", "key").
 			Description("`key` keeps per-key order across retries (see Ordering); `none` lets later records overtake a retried one.").
 			Default("none").Advanced()).

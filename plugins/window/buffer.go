@@ -317,6 +317,10 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 		if sb := sourceBatch(batch[0]); sb != nil {
 			// window_kafka: exact through restarts from Kafka alone, so the
 			// write-ahead log is not used for its batches.
+			if sb.Part.Retry {
+				b.writeRetried(ctx, batch, ackFn, sb)
+				return nil
+			}
 			b.writePartitioned(ctx, batch, ackFn, sb)
 			return nil
 		}

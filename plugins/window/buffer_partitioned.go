@@ -332,6 +332,27 @@ func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.Message
 	}
 }
 
+// writeRetried windows a batch of retry copies that window_kafka consumed
+// from a retry topic co-partitioned with its source: like other retried
+// events (writeUnsourced), but the batch's outcome goes to the source, which
+// commits the retry partition's offsets only once the copies' fate is
+// written. Callers hold writeMu.
+func (b *windowBuffer) writeRetried(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc, sb *partition.Batch) {
+	sb.Take()
+	defer func() {
+		sb.Received()
+		_ = ackFn(ctx, nil)
+	}()
+	if sb.Part.Revoked() {
+		sb.Done(errRevoked)
+		return
+	}
+	b.writeUnsourced(ctx, batch, func(_ context.Context, err error) error {
+		sb.Done(err)
+		return nil
+	})
+}
+
 // unownedWait is how long a retried event waits for its partition to
 // deliver to this instance before it is passed on as `unowned`.
 const unownedWait = 30 * time.Second

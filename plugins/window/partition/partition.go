@@ -136,6 +136,11 @@ type Partition struct {
 	ID     int32
 	Resume Resume // from the committed offset's metadata
 	Start  int64  // the committed offset the partition resumes from
+	// Retry marks a partition of a retry topic consumed with the source
+	// (co-partitioned: its records are retry copies of events of the
+	// source partitions with the same number, owned by the same consumer).
+	// Its batches carry no window state of their own.
+	Retry bool
 
 	mu       sync.Mutex
 	sink     Sink

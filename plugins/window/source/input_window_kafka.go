@@ -38,6 +38,7 @@ const (
 	fMaxUnacked       = "max_unacked_records"
 	fSessionTimeout   = "session_timeout"
 	fRebalanceTimeout = "rebalance_timeout"
+	fRetryTopics      = "retry_topics"
 )
 
 func spec() *service.ConfigSpec {
@@ -78,6 +79,9 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 			Example([]string{"localhost:9092"})).
 		Fields(kafkaconn.AuthFields()...).
 		Field(service.NewStringListField(fTopics).Description("Topics to consume.")).
+		Field(service.NewStringListField(fRetryTopics).Default([]any{}).
+			Description("Retry topics of the `retry_router` in front of this input's window stage, consumed here with the source: a retried event then comes back to the instance that owns its partition, which holds that partition's windows open for it, whatever the number of instances. Each must have as many partitions as the source topics, and the router must write a copy to the partition its event came from (`copartition: true`). A copy is delivered when it is due (its `retry_due_ms`), with `kafka_topic`/`kafka_partition` naming its event's partition. The group then uses the range balancer (co-partitioned assignment).").
+			Example([]string{"clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3"})).
 		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
 		Field(service.NewStringField(fClientID).Default("pipeline").Advanced().Description("Client id sent to the brokers.")).
 		Field(service.NewStringField(fInstanceID).Default("").
@@ -96,7 +100,10 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 			Description("How long the group waits for a member that stopped heartbeating (a crashed instance's partitions move after this; with `instance_id`, a restart within it gets them back at once).")).
 		Field(service.NewDurationField(fRebalanceTimeout).Default("60s").Advanced().
 			Description("How long a rebalance waits for members to hand partitions over.")).
-		LintRule(`root = if this.consumer_group.or("") == "" { [ "field consumer_group: must not be empty: the committed offsets are where window state resumes" ] }`)
+		LintRule(`root = [
+  if this.consumer_group.or("") == "" { "field consumer_group: must not be empty: the committed offsets are where window state resumes" } else { null },
+  if this.retry_topics.or([]).any(t -> this.topics.or([]).contains(t)) { "field retry_topics: a retry topic must not be one of the topics" } else { null },
+].filter(e -> e != null)`)
 }
 
 func init() {
@@ -107,20 +114,25 @@ func init() {
 }
 
 type input struct {
-	opts     []kgo.Opt
-	group    string
-	maxBatch int
-	flight   *flightLimit
-	period   time.Duration
-	log      *service.Logger
-	m        inputMetrics
+	opts        []kgo.Opt
+	group       string
+	topics      []string
+	retryTopics []string
+	retrySet    map[string]struct{}
+	maxBatch    int
+	flight      *flightLimit
+	period      time.Duration
+	log         *service.Logger
+	m           inputMetrics
 
 	cl      *kgo.Client
 	mu      sync.Mutex
 	parts   map[tp]*tracker
-	pending []pendingBatch // polled, not delivered yet
-	waiting atomic.Bool    // ReadBatch is blocked in a poll: nothing undelivered here
-	healthy atomic.Int64   // unix ns of the last sign of a reachable cluster
+	pending []pendingBatch  // polled, not delivered yet
+	delayed map[tp]*delayed // retry copies not due yet (retry_topics.go)
+	nextDue time.Duration   // until the next delayed copy is due; 0: none
+	waiting atomic.Bool     // ReadBatch is blocked in a poll: nothing undelivered here
+	healthy atomic.Int64    // unix ns of the last sign of a reachable cluster
 	closing atomic.Bool
 
 	stopCommits chan struct{}
@@ -198,12 +210,25 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if err != nil {
 		return nil, err
 	}
+	retryTopics, err := conf.FieldStringList(fRetryTopics)
+	if err != nil {
+		return nil, err
+	}
+	retrySet := map[string]struct{}{}
+	for _, t := range retryTopics {
+		if slices.Contains(topics, t) {
+			return nil, fmt.Errorf("field %s: %s is also in topics", fRetryTopics, t)
+		}
+		retrySet[t] = struct{}{}
+	}
 	auth, err := kafkaconn.AuthOpts(conf)
 	if err != nil {
 		return nil, err
 	}
 
-	in := &input{group: group, maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period, parts: map[tp]*tracker{}}
+	in := &input{group: group, topics: topics, retryTopics: retryTopics, retrySet: retrySet,
+		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
+		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}}
 	if mgr != nil {
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()
@@ -226,7 +251,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		kgo.SeedBrokers(brokers...),
 		kgo.ClientID(clientID),
 		kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(topics...),
+		kgo.ConsumeTopics(append(slices.Clone(topics), retryTopics...)...),
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
 		// Records of aborted transactions (a window_repartition step that
@@ -254,6 +279,10 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if instanceID != "" {
 		in.opts = append(in.opts, kgo.InstanceID(instanceID))
 	}
+	if len(retryTopics) > 0 {
+		// Partition n of every topic to the same member: co-partitioned.
+		in.opts = append(in.opts, kgo.Balancers(kgo.RangeBalancer()))
+	}
 	return in, nil
 }
 
@@ -280,6 +309,10 @@ func (in *input) Connect(ctx context.Context) error {
 	if err := cl.Ping(pctx); err != nil {
 		cl.Close()
 		return fmt.Errorf("window_kafka: no broker reachable: %w", err)
+	}
+	if err := in.checkCopartitioned(pctx, cl); err != nil {
+		cl.Close()
+		return err
 	}
 	in.cl = cl
 	partition.SourceStarted()
@@ -336,7 +369,9 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 		if in.log != nil {
 			in.log.Infof("window_kafka: %s/%d assigned, resuming at offset %d with watermark %s, windows written through %s", c.topic, c.partition, c.offset, fmtNs(r.Watermark), fmtNs(r.Released))
 		}
-		in.parts[key] = newTracker(partition.NewPartition(c.topic, c.partition, r, c.offset, in.idle))
+		p := partition.NewPartition(c.topic, c.partition, r, c.offset, in.idle)
+		p.Retry = in.isRetryTopic(c.topic)
+		in.parts[key] = newTracker(p)
 		if in.m.assigned != nil {
 			in.m.assigned.Incr(1)
 		}
@@ -372,6 +407,7 @@ func (in *input) handOver(ctx context.Context, cl *kgo.Client, parts map[string]
 			if t, ok := in.parts[tp{topic, p}]; ok {
 				ts = append(ts, t)
 				delete(in.parts, tp{topic, p})
+				in.forgetDelayedLocked(tp{topic, p})
 			}
 		}
 	}
@@ -531,6 +567,9 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 				return nil, nil, err
 			}
 			batch := toMessages(recs, b)
+			if b.Part.Retry {
+				asRetried(batch)
+			}
 			if in.m.records != nil {
 				in.m.records.Incr(int64(n))
 			}
@@ -548,7 +587,13 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			return nil, nil, service.ErrNotConnected
 		}
 		in.waiting.Store(true)
-		pollCtx, cancel := context.WithTimeout(ctx, healthEvery)
+		wait := healthEvery
+		in.mu.Lock()
+		if in.nextDue > 0 {
+			wait = min(wait, in.nextDue)
+		}
+		in.mu.Unlock()
+		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		// One batch's worth: what is not taken stays in the client's buffered
 		// fetch, which it already holds, instead of also being queued here.
 		fetches := cl.PollRecords(pollCtx, in.maxBatch)
@@ -613,6 +658,10 @@ func (in *input) checkBroker(ctx context.Context, cl *kgo.Client) error {
 func (in *input) nextDelivery() ([]*kgo.Record, *partition.Batch, bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.nextDue = 0
+	if len(in.delayed) > 0 {
+		in.nextDue = in.dueLocked(time.Now())
+	}
 	for len(in.pending) > 0 {
 		pb := in.pending[0]
 		in.pending[0] = pendingBatch{}
@@ -642,6 +691,10 @@ func (in *input) queue(fetches kgo.Fetches) {
 		}
 		t.part.Fetched(fp.HighWatermark)
 		recs := withoutControl(fp.Records, t.part)
+		if t.part.Retry {
+			in.delayLocked(t, recs)
+			return
+		}
 		for len(recs) > 0 {
 			n := min(len(recs), in.maxBatch)
 			in.pending = append(in.pending, pendingBatch{t: t, recs: recs[:n:n]})
