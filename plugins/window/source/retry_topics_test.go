@@ -42,7 +42,7 @@ func TestDelayedRetryCopiesAreDeliveredWhenDue(t *testing.T) {
 		t.Fatalf("next due in %v, want ~3s", wait)
 	}
 	in.pending = nil
-	if in.dueLocked(now.Add(3*time.Second)); len(in.pending) != 1 || in.pending[0].recs[0].Offset != 13 || len(in.delayed) != 0 {
+	if in.dueLocked(now.Add(3 * time.Second)); len(in.pending) != 1 || in.pending[0].recs[0].Offset != 13 || len(in.delayed) != 0 {
 		t.Fatalf("pending %v, delayed %d: want offset 13 and nothing left", in.pending, len(in.delayed))
 	}
 }
