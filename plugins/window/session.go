@@ -90,6 +90,7 @@ func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int6
 		}
 	}
 	var target *session
+	stored := len(list) == 1 // list is the map's value as it stands
 	if len(over) > 0 {
 		start, last := min(list[over[0]].start, t), t
 		for _, i := range over {
@@ -121,12 +122,18 @@ func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int6
 		}
 		target = &session{key: string(in.Key), start: t, last: t, st: newState(o.accums)}
 		list = append(list, target)
+		stored = false
 		o.nopen++
 		heap.Push(&o.heap, closeEntry{closeAt: t + o.gap + o.lateness, s: target})
 	}
 	target.start, target.last = min(target.start, t), max(target.last, t)
 	target.st.update(o.spec.Aggs, in.Values, t, seq)
 	o.holdSlot(target, t, ref)
+	if stored && list[0] == target {
+		// The key's only session, extended: the list stands as it is (the
+		// common case; rewriting it would cost a map write per event).
+		return false, 0, 0
+	}
 
 	// Drop merged sessions and keep the list ordered by start.
 	live := list[:0]
