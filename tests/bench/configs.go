@@ -152,8 +152,9 @@ func cfgHuge(n, keys int, out, walDir string) string {
 `, n, keys) + windowBuffer(tumbling10s, walDir) + fileOutput(out)
 }
 
-// cfgD derives the window stage of configs/clickstream.yaml: its first
-// (window_kafka) input with the same settings, its window buffer section
+// cfgD derives the window stage of configs/clickstream.yaml: its
+// window_kafka input (the job's input or a broker's first) with the same
+// settings (retry_topics included), its window buffer section
 // (idle_timeout via WINDOW_IDLE_TIMEOUT) and pipeline processors, and its
 // user_stats redpanda output; without the validation and the enrichment
 // HTTP step (input processors), the retry router and the DLQ. passThrough
@@ -167,14 +168,14 @@ func cfgD(root, broker, group string, passThrough bool, httpAddr string) (string
 	if err := yaml.Unmarshal(raw, &c); err != nil {
 		return "", err
 	}
-	inputs, ok := dig(c, "input", "broker", "inputs").([]any)
-	if !ok || len(inputs) == 0 {
-		return "", fmt.Errorf("configs/clickstream.yaml: no input.broker.inputs")
+	// The window_kafka input is the job's input, or the first of a broker's.
+	in, _ := c["input"].(map[string]any)
+	if inputs, ok := dig(c, "input", "broker", "inputs").([]any); ok && len(inputs) > 0 {
+		in, _ = inputs[0].(map[string]any)
 	}
-	in := inputs[0].(map[string]any)
 	wk, ok := in["window_kafka"].(map[string]any)
 	if !ok {
-		return "", fmt.Errorf("configs/clickstream.yaml: first input is not window_kafka")
+		return "", fmt.Errorf("configs/clickstream.yaml: neither input nor the first input of input.broker is window_kafka")
 	}
 	wk["seed_brokers"] = []any{broker}
 	wk["consumer_group"] = group
