@@ -114,6 +114,7 @@ func (b *bench) hugeKafka(n, keys int) *row {
 			r.err = err
 			break
 		}
+		logf("D-huge run %d: %.0f events/s, %.1f CPU s, peak RSS %d MB, %s", i+1, res.eps(), res.cpu.Seconds(), res.rssKB/1024, orIdentical(res.check))
 		r.runs = append(r.runs, res)
 	}
 	r.note = "target: peak RSS < 200 MB; rate = events / (wall − 1 s idle close), wall until the last result is consumed"
@@ -171,4 +172,11 @@ func (b *bench) runDHuge(addr, group string, n int, want map[wkey]int32) (runRes
 	}
 	return runRes{wall: end.Sub(c.start), wait: time.Second, cpu: cpuOf(c), rssKB: c.rssKB, events: n,
 		check: col.check(window, want, false)}, nil
+}
+
+func orIdentical(check string) string {
+	if check == "" {
+		return "identical"
+	}
+	return check
 }
