@@ -101,8 +101,9 @@ func tenSecondEvents(rs []windowResult) int {
 func TestClickstreamConfigEndToEnd(t *testing.T) {
 	addr := harness.StartBroker(t)
 	// One partition: the watermark, and so which event is late, follows
-	// the produce order exactly.
-	harness.CreateTopics(t, addr, 1, "clickstream")
+	// the produce order exactly. The retry topics are co-partitioned with
+	// it (window_kafka's retry_topics).
+	harness.CreateTopics(t, addr, 1, "clickstream", "clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3")
 	base := time.Date(2024, 6, 27, 15, 43, 40, 0, time.UTC)
 	at := func(s int) time.Time { return base.Add(time.Duration(s) * time.Second) }
 	late := harness.KV("u1", pageEvent("u1", "click", "/d", at(4)))
@@ -177,7 +178,7 @@ func TestClickstreamConfigEndToEnd(t *testing.T) {
 // and is still counted in its window when it comes back a second later.
 func TestClickstreamRetriesFailedEnrichment(t *testing.T) {
 	addr := harness.StartBroker(t)
-	harness.CreateTopics(t, addr, 1, "clickstream")
+	harness.CreateTopics(t, addr, 1, "clickstream", "clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3")
 	url, svc := startProfileService(t, profileservice.Options{FailFirstN: 1})
 	base := time.Date(2024, 6, 27, 15, 43, 40, 0, time.UTC)
 	users := []string{"u1", "u2", "u3"}

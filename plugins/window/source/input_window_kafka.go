@@ -80,7 +80,7 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 		Fields(kafkaconn.AuthFields()...).
 		Field(service.NewStringListField(fTopics).Description("Topics to consume.")).
 		Field(service.NewStringListField(fRetryTopics).Default([]any{}).
-			Description("Retry topics of the `retry_router` in front of this input's window stage, consumed here with the source: a retried event then comes back to the instance that owns its partition, which holds that partition's windows open for it, whatever the number of instances. Each must have as many partitions as the source topics, and the router must write a copy to the partition its event came from (`copartition: true`). A copy is delivered when it is due (its `retry_due_ms`), with `kafka_topic`/`kafka_partition` naming its event's partition. The group then uses the range balancer (co-partitioned assignment).").
+			Description("Retry topics of the `retry_router` in front of this input's window stage, consumed here with the source: a retried event then comes back to the instance that owns its partition, which holds that partition's windows open for it, whatever the number of instances. Each must have as many partitions as the source topics (one that does not exist is created so), and the router must write a copy to the partition its event came from (`copartition: true`). A copy is delivered when it is due (its `retry_due_ms`), with `kafka_topic`/`kafka_partition` naming its event's partition. The group then uses the range balancer (co-partitioned assignment).").
 			Example([]string{"clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3"})).
 		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
 		Field(service.NewStringField(fClientID).Default("pipeline").Advanced().Description("Client id sent to the brokers.")).
@@ -115,6 +115,7 @@ func init() {
 
 type input struct {
 	opts        []kgo.Opt
+	connOpts    []kgo.Opt // the cluster's address and security, without the group
 	group       string
 	topics      []string
 	retryTopics []string
@@ -137,6 +138,8 @@ type input struct {
 
 	stopCommits chan struct{}
 	commitsDone chan struct{}
+	closed      chan struct{} // closed by Close
+	closeOnce   sync.Once
 }
 
 type tp struct {
@@ -228,7 +231,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 
 	in := &input{group: group, topics: topics, retryTopics: retryTopics, retrySet: retrySet,
 		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
-		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}}
+		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{})}
 	if mgr != nil {
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()
@@ -247,6 +250,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if start == "latest" {
 		reset = kgo.NewOffset().AtEnd()
 	}
+	in.connOpts = append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(clientID)}, auth...)
 	in.opts = append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
 		kgo.ClientID(clientID),
@@ -300,19 +304,33 @@ func (in *input) Connect(ctx context.Context) error {
 		in.healthy.Store(time.Now().UnixNano())
 		return nil
 	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if len(in.retryTopics) > 0 {
+		// Before joining the group: retry topics created after the join
+		// would make the group rebalance at once.
+		adm, err := kgo.NewClient(in.connOpts...)
+		if err != nil {
+			return fmt.Errorf("window_kafka: %w", err)
+		}
+		err = in.checkCopartitioned(pctx, adm)
+		adm.Close()
+		if errors.Is(err, errSourceMissing) {
+			if in.log != nil {
+				in.log.Warnf("window_kafka: %v yet; the retry topics are checked (and created) once it exists", err)
+			}
+			go in.checkCopartitionedLater(in.closed)
+		} else if err != nil {
+			return err
+		}
+	}
 	cl, err := kgo.NewClient(in.opts...)
 	if err != nil {
 		return fmt.Errorf("window_kafka: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
 		cl.Close()
 		return fmt.Errorf("window_kafka: no broker reachable: %w", err)
-	}
-	if err := in.checkCopartitioned(pctx, cl); err != nil {
-		cl.Close()
-		return err
 	}
 	in.cl = cl
 	partition.SourceStarted()
@@ -724,6 +742,7 @@ func withoutControl(recs []*kgo.Record, p *partition.Partition) []*kgo.Record {
 // then the group is left.
 func (in *input) Close(ctx context.Context) error {
 	in.closing.Store(true)
+	in.closeOnce.Do(func() { close(in.closed) })
 	in.mu.Lock()
 	cl := in.cl
 	ts := make([]*tracker, 0, len(in.parts))

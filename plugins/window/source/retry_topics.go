@@ -2,12 +2,14 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamkit/pipeline/internal/meta"
@@ -33,24 +35,43 @@ import (
 // partitions keep flowing and memory stays bounded.
 
 // checkCopartitioned verifies that every retry topic has as many
-// partitions as the source topics.
+// partitions as the source topics, creating the retry topics that do not
+// exist yet with that many.
 func (in *input) checkCopartitioned(ctx context.Context, cl *kgo.Client) error {
 	if len(in.retryTopics) == 0 {
 		return nil
 	}
+	adm := kadm.NewClient(cl)
 	all := append(append([]string(nil), in.topics...), in.retryTopics...)
-	td, err := kadm.NewClient(cl).ListTopics(ctx, all...)
+	td, err := adm.ListTopics(ctx, all...)
 	if err != nil {
 		return fmt.Errorf("window_kafka: listing topics: %w", err)
 	}
 	want, from := -1, ""
-	for _, t := range all {
+	for _, t := range in.topics {
 		d, ok := td[t]
 		if !ok || d.Err != nil {
-			return fmt.Errorf("window_kafka: topic %s not found: the retry topics must exist with as many partitions as the source topics", t)
+			return fmt.Errorf("%w: %s", errSourceMissing, t)
 		}
 		if want < 0 {
 			want, from = len(d.Partitions), t
+		} else if n := len(d.Partitions); n != want {
+			return fmt.Errorf("field %s: topic %s has %d partitions and %s has %d: with retry_topics the source topics must have as many partitions as each other", fTopics, t, n, from, want)
+		}
+	}
+	for _, t := range in.retryTopics {
+		d, ok := td[t]
+		if !ok || d.Err != nil {
+			resp, err := adm.CreateTopic(ctx, int32(want), -1, nil, t)
+			if err == nil {
+				err = resp.Err
+			}
+			if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+				return fmt.Errorf("field %s: creating %s with %d partitions (as %s): %w", fRetryTopics, t, want, from, err)
+			}
+			if in.log != nil {
+				in.log.Infof("window_kafka: created retry topic %s with %d partitions, as %s", t, want, from)
+			}
 			continue
 		}
 		if n := len(d.Partitions); n != want {
@@ -58,6 +79,46 @@ func (in *input) checkCopartitioned(ctx context.Context, cl *kgo.Client) error {
 		}
 	}
 	return nil
+}
+
+// errSourceMissing: a source topic does not exist yet, so the retry
+// topics' partition count is not known.
+var errSourceMissing = errors.New("source topic not found")
+
+// checkCopartitionedLater checks the retry topics once the source topics
+// exist (a job may start before anything created them), every 2 s until
+// the input closes. Copies written before are not lost: a copy read by an
+// instance that does not own its partition goes to the dead-letter route
+// as `unowned`.
+func (in *input) checkCopartitionedLater(done <-chan struct{}) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		adm, err := kgo.NewClient(in.connOpts...)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = in.checkCopartitioned(ctx, adm)
+		cancel()
+		adm.Close()
+		switch {
+		case err == nil:
+			return
+		case errors.Is(err, errSourceMissing):
+			continue
+		default:
+			if in.log != nil {
+				in.log.Errorf("window_kafka: %v", err)
+			}
+			return
+		}
+	}
 }
 
 // isRetryTopic reports whether topic is one of the retry topics.
