@@ -13,11 +13,12 @@ import (
 	"testing"
 )
 
-// notYetSwitched lists plugin directories that still spell contract keys as
-// literals, with the reason; an entry is removed when its package switches.
-// Only the window package is left: another change is moving its files.
+// notYetSwitched lists plugin directories or files that still spell
+// contract keys as literals, with the reason; an entry is removed when it
+// switches.
 var notYetSwitched = map[string]string{
-	"plugins/window": "being restructured (issue 15, point 3); switches in that change",
+	"plugins/window/extract.go":         "the window stage's hot path, being tuned in the same change (issue 12, point 5)",
+	"plugins/window/source/messages.go": "the window stage's hot path, being tuned in the same change (issue 12, point 5)",
 }
 
 // literalsThatAreAlsoWords are values of the contract that plugins use as
@@ -45,7 +46,7 @@ func TestPluginsSpellNoContractKeyAsLiteral(t *testing.T) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || notYetSwitched[rel] != "" {
 			return nil
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -275,14 +277,14 @@ func groupMessages(g *Group, lo, hi int) service.MessageBatch {
 		start.format(e.Start)
 		end.format(e.End)
 		msg := service.NewMessage(g.body(e, start.s, end.s))
-		msg.MetaSetMut("window_name", name)
+		msg.MetaSetMut(meta.WindowName, name)
 		msg.MetaSetMut("window_type", typ)
-		msg.MetaSetMut("window_key", e.Key)
-		msg.MetaSetMut("window_start", start.v)
-		msg.MetaSetMut("window_end", end.v)
+		msg.MetaSetMut(meta.WindowKey, e.Key)
+		msg.MetaSetMut(meta.WindowStart, start.v)
+		msg.MetaSetMut(meta.WindowEnd, end.v)
 		msg.MetaSetMut("window_events", e.Events)
 		msg.MetaSetMut("window_emit", emit)
-		msg.MetaSetMut("window_id", e.Key+"|"+start.s+"|"+end.s) // == e.ID()
+		msg.MetaSetMut(meta.WindowID, e.Key+"|"+start.s+"|"+end.s) // == e.ID()
 		batch[i] = msg
 		// The message owns the body now; the group lives until its last
 		// part is read.
@@ -578,7 +580,7 @@ func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch, ps
 
 func failValidation(msg *service.Message, err error) {
 	msg.SetError(fmt.Errorf("window: %w", err))
-	msg.MetaSetMut("error_class", "validation")
+	msg.MetaSetMut(meta.ErrorClass, meta.ClassValidation)
 }
 
 // handleLate marks (or drops) a late event; true means pass it through.
@@ -606,13 +608,13 @@ func (b *windowBuffer) handleLate(msg *service.Message, ev *Event, late []LateIn
 	}
 	msg.SetError(fmt.Errorf("window %s: late event: window [%s, %s) closed (watermark %s)",
 		l.Window, FormatTime(l.Start), FormatTime(l.End), FormatTime(l.Watermark)))
-	msg.MetaSetMut("error_class", "late")
-	msg.MetaSetMut("window_late", true)
-	msg.MetaSetMut("window_late_by_ms", l.LateBy/int64(time.Millisecond))
-	msg.MetaSetMut("window_name", l.Window)
-	msg.MetaSetMut("window_late_windows", strings.Join(names, ","))
-	msg.MetaSetMut("window_start", FormatTime(l.Start))
-	msg.MetaSetMut("window_end", FormatTime(l.End))
+	msg.MetaSetMut(meta.ErrorClass, meta.ClassLate)
+	msg.MetaSetMut(meta.WindowLate, true)
+	msg.MetaSetMut(meta.WindowLateByMs, l.LateBy/int64(time.Millisecond))
+	msg.MetaSetMut(meta.WindowName, l.Window)
+	msg.MetaSetMut(meta.WindowLateWindows, strings.Join(names, ","))
+	msg.MetaSetMut(meta.WindowStart, FormatTime(l.Start))
+	msg.MetaSetMut(meta.WindowEnd, FormatTime(l.End))
 	msg.MetaSetMut("window_watermark", FormatTime(l.Watermark))
 	return true
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/internal/meta"
+
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -394,10 +396,10 @@ func (b *windowBuffer) expireParkedLocked(now int64) {
 			kept = append(kept, pe)
 			continue
 		}
-		topic, _ := pe.msg.MetaGet("kafka_topic")
-		part, _ := pe.msg.MetaGet("kafka_partition")
+		topic, _ := pe.msg.MetaGet(meta.KafkaTopic)
+		part, _ := pe.msg.MetaGet(meta.KafkaPartition)
 		pe.msg.SetError(fmt.Errorf("window: this instance does not own %s/%s, the partition the event belongs to (waited %v): counting it here would split its windows between instances", topic, part, unownedWait))
-		pe.msg.MetaSetMut("error_class", "unowned")
+		pe.msg.MetaSetMut(meta.ErrorClass, meta.ClassUnowned)
 		b.enqueuePassLocked(pe.ref, service.MessageBatch{pe.msg}, nil)
 		pe.ref.Release(nil)
 	}
@@ -408,11 +410,11 @@ func (b *windowBuffer) expireParkedLocked(now int64) {
 // ownerLocked finds the partition state a message's kafka_topic and
 // kafka_partition metadata name.
 func (b *windowBuffer) ownerLocked(msg *service.Message) *partState {
-	topic, ok := msg.MetaGetMut("kafka_topic")
+	topic, ok := msg.MetaGetMut(meta.KafkaTopic)
 	if !ok {
 		return nil
 	}
-	pv, ok := msg.MetaGetMut("kafka_partition")
+	pv, ok := msg.MetaGetMut(meta.KafkaPartition)
 	if !ok {
 		return nil
 	}
@@ -447,9 +449,9 @@ func (b *windowBuffer) ownerLocked(msg *service.Message) *partState {
 // A source event's retry_* metadata is ignored: an event replayed from the
 // dead-letter topic carries that of its earlier life.
 func originOffset(msg *service.Message, fromSource bool) int64 {
-	key := "retry_original_offset"
+	key := meta.RetryOriginalOffset
 	if fromSource {
-		key = "kafka_offset"
+		key = meta.KafkaOffset
 	}
 	v, ok := msg.MetaGetMut(key)
 	if !ok {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // Emission is one (window, key) result.
@@ -124,11 +126,11 @@ func appendBounds(b []byte, spec *WindowSpec, start, end string) []byte {
 		end = FormatTime(endNs)
 	}
 	b = append(b, ',')
-	b = appendJSONString(b, orDefault(spec.StartField, "window_start"))
+	b = appendJSONString(b, orDefault(spec.StartField, meta.WindowStart))
 	b = append(b, ':')
 	b = appendJSONString(b, start)
 	b = append(b, ',')
-	b = appendJSONString(b, orDefault(spec.EndField, "window_end"))
+	b = appendJSONString(b, orDefault(spec.EndField, meta.WindowEnd))
 	b = append(b, ':')
 	b = appendJSONString(b, end)
 	if spec.DurationField != "" {

@@ -1,6 +1,10 @@
 package window
 
-import "github.com/redpanda-data/benthos/v4/public/service"
+import (
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/internal/meta"
+)
 
 // Field names, shared by the spec and the constructor.
 const (
@@ -162,8 +166,8 @@ func windowFields() []*service.ConfigField {
 		service.NewStringField(fNameField).
 			Description("When set, the emitted JSON also has this field holding the window's `name`, so several windows can share one topic and readers tell them apart without a mapping (which would parse and re-serialise every result).").
 			Default("").Example("window"),
-		service.NewStringField(fStartField).Description("Name of the result's start field.").Default("window_start").Example("start"),
-		service.NewStringField(fEndField).Description("Name of the result's end field.").Default("window_end").Example("end"),
+		service.NewStringField(fStartField).Description("Name of the result's start field.").Default(meta.WindowStart).Example("start"),
+		service.NewStringField(fEndField).Description("Name of the result's end field.").Default(meta.WindowEnd).Example("end"),
 		service.NewStringField(fDuration).
 			Description("When set, the result also has this field: seconds from its start to its end, as a JSON number (fractions kept).").
 			Default("").Example("duration"),

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // The write-ahead log lets the buffer acknowledge inputs as soon as their
@@ -455,23 +457,23 @@ func (w *wal) close() error {
 }
 
 // sourcePosition reads kafka_topic, kafka_partition and kafka_offset.
-func sourcePosition(meta []walMeta) (partitionKey, int64, bool) {
+func sourcePosition(ms []walMeta) (partitionKey, int64, bool) {
 	var k partitionKey
 	var off int64
 	var have int
-	for _, m := range meta {
+	for _, m := range ms {
 		switch m.K {
-		case "kafka_topic":
+		case meta.KafkaTopic:
 			k.topic = m.text()
 			have |= 1
-		case "kafka_partition":
+		case meta.KafkaPartition:
 			p, ok := m.int()
 			if !ok {
 				return k, 0, false
 			}
 			k.partition = p
 			have |= 2
-		case "kafka_offset":
+		case meta.KafkaOffset:
 			o, ok := m.int()
 			if !ok {
 				return k, 0, false

@@ -20,12 +20,14 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // MetaKey is the metadata key under which the source attaches its *Batch to
 // every message (with MetaSetMut). The leading @ marks it as in-process:
 // outputs that copy metadata into headers exclude such keys.
-const MetaKey = "@window_source_batch"
+const MetaKey = meta.StashWindowSourceBatch
 
 // NoWatermark means "no event seen yet".
 const NoWatermark = math.MinInt64
