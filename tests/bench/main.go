@@ -4,7 +4,7 @@
 //	go run ./tests/bench            # full run: 600k events, median of 3 rounds (~10 min on 2 cores)
 //	go run ./tests/bench -quick     # CI smoke: 200k events, 1 run
 //	go run ./tests/bench -huge      # 10M events / 100k keys in one window, peak RSS < 200 MB (A-huge, D-huge)
-//	go run ./tests/bench -profile /tmp/prof   # also capture CPU profiles of A and D
+//	go run ./tests/bench -profile /tmp/prof   # also capture CPU profiles of A, D and D0
 //
 // One generated data set (fixed seed) is measured as:
 //
@@ -127,7 +127,7 @@ func main() {
 		users    = flag.Int("users", 50_000, "distinct users")
 		subset   = flag.Int("b-events", 0, "events for B, the first of the set (0: all of them; B keeps every message in memory, ~5.5 KB each)")
 		only     = flag.String("only", "", "comma-separated scenarios to run (A,A-hold,A0,A0-lines,B,C,D,D0,E,F; with -huge: A-huge,D-huge); default all")
-		profile  = flag.String("profile", "", "directory: also capture CPU profiles of one A and one D run (pprof)")
+		profile  = flag.String("profile", "", "directory: also capture CPU profiles of one A, one D and one D0 run (pprof)")
 		profSecs = flag.Int("profile-seconds", 5, "length of each CPU profile")
 		keep     = flag.Bool("keep", false, "keep the temporary directory")
 		seed     = flag.Uint64("seed", 42, "data set seed")
@@ -656,6 +656,12 @@ func (b *bench) profiles() {
 	logf("profiling D for %ds → %s", secs, pd)
 	if _, err := b.runD(fmt.Sprintf("bench-prof-%d", time.Now().UnixNano()), false, pd, secs); err != nil {
 		logf("profile D: %v", err)
+	}
+	// D0 too: what D spends that D0 does not is the window stage's cost.
+	pd0 := filepath.Join(b.profile, "D0.pprof")
+	logf("profiling D0 for %ds → %s", secs, pd0)
+	if _, err := b.runD(fmt.Sprintf("bench-prof0-%d", time.Now().UnixNano()), true, pd0, secs); err != nil {
+		logf("profile D0: %v", err)
 	}
 	logf("profiles in %s (go tool pprof -top %s/pipeline %s)", b.profile, b.profile, pa)
 }
