@@ -69,8 +69,8 @@ is, so over a backlog the results do not depend on fetch timing.
 
 The window key must be the Kafka key (or a function of it): windows are per partition, so a key spread
 over several partitions would produce one result per partition for the same window. Otherwise re-key through
-a topic first; that step must itself write each event exactly once (Kafka transactions) for the results to
-stay exact.
+a topic first with the ` + "`window_repartition`" + ` input, which writes each event there exactly once (Kafka
+transactions); this input reads committed records only.
 
 Metadata: ` + "`kafka_key`, `kafka_topic`, `kafka_partition`, `kafka_offset`, `kafka_timestamp_ms`, `kafka_timestamp_unix`, `kafka_tombstone_message`, `kafka_lag`" + ` and
 every record header, as on the ` + "`redpanda`" + ` input.`).
