@@ -547,7 +547,29 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 		ps.arrivalWM = eng.Watermark()
 		ps.lastArrival = now
 	}
-	b.enqueuePassLocked(ref, pass, ps)
+	if ps != nil && last >= 0 {
+		var dropped int64
+		pass, dropped = ps.dropPassedLocked(pass)
+		skipped += dropped
+		items := 0
+		if len(pass) > 0 {
+			items = 1
+		}
+		pb := ps.trackPassLocked(last, items)
+		if items > 0 {
+			ref.Hold()
+			b.enqueueLocked(outItem{batch: pass, ps: ps, release: func(err error) {
+				if err == nil {
+					b.mu.Lock()
+					ps.passWrittenLocked(pb)
+					b.mu.Unlock()
+				}
+				ref.Release(err)
+			}})
+		}
+	} else {
+		b.enqueuePassLocked(ref, pass, ps)
+	}
 	if len(routes) > 0 {
 		ref.Hold()
 		b.enqueueLocked(outItem{batch: routes, ps: ps, release: func(err error) {

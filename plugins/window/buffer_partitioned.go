@@ -47,10 +47,14 @@ type partState struct {
 	// enrichment goes to the retry ladder, and after a restart both its
 	// replayed original and its retry copy may arrive; the second is
 	// skipped (retried events name their original's offset).
-	counted     offsetSet
-	ladder      partLadder // its events that failed after validation (ladder.go)
-	lastArrival int64      // wall clock of the last batch, for idleness
-	arrivalWM   int64      // watermark after the last batch, before idleness moved it
+	counted offsetSet
+	ladder  partLadder // its events that failed after validation (ladder.go)
+	// passedTo: the pass-through of every offset below is written
+	// (passed.go); passFIFO the batches after it, in order.
+	passedTo    int64
+	passFIFO    []*passBatch
+	lastArrival int64 // wall clock of the last batch, for idleness
+	arrivalWM   int64 // watermark after the last batch, before idleness moved it
 	dropped     bool
 
 	relMu  sync.Mutex
@@ -90,6 +94,7 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 		baseWM: p.Resume.Watermark, drainedWM: eng.ClosedTo()}
 	eng.Drain() // Resume closes nothing: the engine is empty
 	ps.ladder.floor = p.Start
+	ps.passedTo = p.Resume.Passed
 	for _, off := range p.Resume.Dead {
 		if off >= p.Start {
 			// Dead-lettered by the previous owner: its replay is skipped.
@@ -134,6 +139,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	// Nothing before next is replayed any more.
 	ps.counted.dropBelow(next)
 	dead := ps.checkpointLadderLocked(next)
+	passed := max(ps.passedTo, next)
 	released := ps.drainedWM
 	ps.b.mu.Unlock()
 
@@ -142,7 +148,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 		released = ps.rounds[0].prevWM
 	}
 	ps.relMu.Unlock()
-	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead}
+	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed}
 }
 
 // Committed implements partition.Sink.

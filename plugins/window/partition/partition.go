@@ -50,10 +50,15 @@ const NoWatermark = math.MinInt64
 //     climbed the retry ladder and were dead-lettered: replayed, they are
 //     skipped, so an event is never both in the dead-letter topic and in
 //     a window (its enrichment could succeed on the replay).
+//
+//   - Passed: the messages the buffer passes through (validation failures,
+//     late events) of every offset below it are written; a replay drops
+//     them instead of writing them again.
 type Resume struct {
 	Watermark int64   `json:"wm"`
 	Released  int64   `json:"rel"`
 	Dead      []int64 `json:"dead,omitempty"`
+	Passed    int64   `json:"pass,omitempty"`
 }
 
 // MaxDead bounds Resume.Dead so the metadata stays under Kafka's default
