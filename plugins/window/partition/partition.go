@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -287,6 +288,7 @@ type Batch struct {
 	taken       atomic.Bool
 	received    atomic.Bool
 	finished    atomic.Bool
+	text        atomic.Pointer[[]byte] // MarshalJSON's, made once
 }
 
 // Take marks the batch as the buffer's: the outcome comes from Done.
@@ -313,4 +315,21 @@ func (b *Batch) Done(err error) {
 	if b.finished.CompareAndSwap(false, true) && b.done != nil {
 		b.done(err)
 	}
+}
+
+// MarshalJSON renders the batch as "topic/partition:first-last". Benthos
+// renders every metadata value as text whenever an output copies metadata
+// into headers (filtering by key afterwards), and a value without a text
+// form of its own is JSON-encoded by reflection: for this one, set on every
+// message of the source, that was a tenth of a pass-through's CPU. The text
+// is made once per batch (callers must not modify it; encoding/json copies).
+func (b *Batch) MarshalJSON() ([]byte, error) {
+	if t := b.text.Load(); t != nil {
+		return *t, nil
+	}
+	s := b.Part.Topic + "/" + strconv.Itoa(int(b.Part.ID)) + ":" +
+		strconv.FormatInt(b.First, 10) + "-" + strconv.FormatInt(b.Last, 10)
+	t := strconv.AppendQuote(nil, s)
+	b.text.Store(&t)
+	return t, nil
 }
