@@ -43,29 +43,7 @@ type retryTopicsInput struct {
 }
 
 func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clock Clock) (*retryTopicsInput, error) {
-	brokers, err := kafkaconn.SeedBrokers(conf, inFieldSeedBrokers)
-	if err != nil {
-		return nil, err
-	}
-	topics, err := conf.FieldStringList(inFieldTopics)
-	if err != nil {
-		return nil, err
-	}
-	if len(topics) == 0 {
-		return nil, errors.New("topics: at least one retry topic is required")
-	}
-	group, err := conf.FieldString(inFieldConsumerGroup)
-	if err != nil {
-		return nil, err
-	}
-	if group == "" {
-		return nil, errors.New("consumer_group: required, offsets are committed to it")
-	}
-	clientID, err := conf.FieldString(inFieldClientID)
-	if err != nil {
-		return nil, err
-	}
-	instanceID, err := conf.FieldString(inFieldInstanceID)
+	cc, err := kafkaconn.ParseConsumer(conf)
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +91,7 @@ func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clo
 		release:       mgr.Metrics().NewCounter("retry_released", "topic"),
 		late:          mgr.Metrics().NewTimer("retry_release_lateness", "topic"),
 	}
-	in.opts = []kgo.Opt{
-		kgo.SeedBrokers(brokers...),
-		kgo.ClientID(clientID),
-		kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(topics...),
+	in.opts = append(cc.GroupOpts(),
 		kgo.ConsumeResetOffset(reset),
 		// Only offsets we marked after a downstream ack are committed.
 		kgo.AutoCommitMarks(),
@@ -129,15 +103,7 @@ func newRetryTopicsInput(conf *service.ParsedConfig, mgr *service.Resources, clo
 		// revoke never races with records of the revoked partitions
 		// being buffered.
 		kgo.BlockRebalanceOnPoll(),
-	}
-	if instanceID != "" {
-		in.opts = append(in.opts, kgo.InstanceID(instanceID))
-	}
-	auth, err := kafkaconn.AuthOpts(conf)
-	if err != nil {
-		return nil, err
-	}
-	in.opts = append(in.opts, auth...)
+	)
 	return in, nil
 }
 

@@ -7,11 +7,11 @@ import (
 
 // Field names of the retry_topics input.
 const (
-	inFieldSeedBrokers   = "seed_brokers"
-	inFieldTopics        = "topics"
-	inFieldConsumerGroup = "consumer_group"
-	inFieldClientID      = "client_id"
-	inFieldInstanceID    = "instance_id"
+	inFieldSeedBrokers   = kafkaconn.FieldSeedBrokers
+	inFieldTopics        = kafkaconn.FieldTopics
+	inFieldConsumerGroup = kafkaconn.FieldConsumerGroup
+	inFieldClientID      = kafkaconn.FieldClientID
+	inFieldInstanceID    = kafkaconn.FieldInstanceID
 	inFieldCommitPeriod  = "commit_period"
 	inFieldFetchMaxWait  = "fetch_max_wait"
 	inFieldMaxBuffered   = "max_buffered"

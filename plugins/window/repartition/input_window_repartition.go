@@ -27,14 +27,14 @@ import (
 )
 
 const (
-	fSeedBrokers     = "seed_brokers"
-	fTopics          = "topics"
-	fConsumerGroup   = "consumer_group"
+	fSeedBrokers     = kafkaconn.FieldSeedBrokers
+	fTopics          = kafkaconn.FieldTopics
+	fConsumerGroup   = kafkaconn.FieldConsumerGroup
 	fTopic           = "topic"
 	fKey             = "key"
 	fPartitions      = "partitions"
-	fClientID        = "client_id"
-	fInstanceID      = "instance_id"
+	fClientID        = kafkaconn.FieldClientID
+	fInstanceID      = kafkaconn.FieldInstanceID
 	fTxnID           = "transactional_id"
 	fTxnTimeout      = "transaction_timeout"
 	fMaxRecords      = "max_records"
@@ -140,24 +140,11 @@ type input struct {
 }
 
 func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error) {
-	brokers, err := kafkaconn.SeedBrokers(conf, fSeedBrokers)
+	cc, err := kafkaconn.ParseConsumer(conf)
 	if err != nil {
 		return nil, err
 	}
-	topics, err := conf.FieldStringList(fTopics)
-	if err != nil {
-		return nil, err
-	}
-	if len(topics) == 0 {
-		return nil, errors.New("field topics: at least one topic is required")
-	}
-	group, err := conf.FieldString(fConsumerGroup)
-	if err != nil {
-		return nil, err
-	}
-	if group == "" {
-		return nil, errors.New("field consumer_group: must not be empty")
-	}
+	topics, group, instanceID := cc.Topics, cc.Group, cc.InstanceID
 	dest, err := conf.FieldString(fTopic)
 	if err != nil {
 		return nil, err
@@ -186,8 +173,6 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if maxRecords < 1 {
 		return nil, errors.New("field max_records: must be at least 1")
 	}
-	clientID, _ := conf.FieldString(fClientID)
-	instanceID, _ := conf.FieldString(fInstanceID)
 	txnID, _ := conf.FieldString(fTxnID)
 	if txnID == "" {
 		txnID = group + "-" + instanceID
@@ -207,16 +192,8 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if err != nil {
 		return nil, err
 	}
-	auth, err := kafkaconn.AuthOpts(conf)
-	if err != nil {
-		return nil, err
-	}
 	in := &input{topics: topics, dest: dest, partitions: int32(partitions), key: key, maxRecords: maxRecords}
-	in.opts = append([]kgo.Opt{
-		kgo.SeedBrokers(brokers...),
-		kgo.ClientID(clientID),
-		kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(topics...),
+	in.opts = append(cc.GroupOpts(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.TransactionalID(txnID),
 		kgo.TransactionTimeout(txnTimeout),
@@ -227,10 +204,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		// Records keep the partition the key hashes to, as any Kafka
 		// producer keyed the same way would.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
-	}, auth...)
-	if instanceID != "" {
-		in.opts = append(in.opts, kgo.InstanceID(instanceID))
-	}
+	)
 	if mgr != nil {
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()

@@ -26,11 +26,11 @@ import (
 )
 
 const (
-	fSeedBrokers      = "seed_brokers"
-	fTopics           = "topics"
-	fConsumerGroup    = "consumer_group"
-	fClientID         = "client_id"
-	fInstanceID       = "instance_id"
+	fSeedBrokers      = kafkaconn.FieldSeedBrokers
+	fTopics           = kafkaconn.FieldTopics
+	fConsumerGroup    = kafkaconn.FieldConsumerGroup
+	fClientID         = kafkaconn.FieldClientID
+	fInstanceID       = kafkaconn.FieldInstanceID
 	fStartOffset      = "start_offset"
 	fCommitPeriod     = "commit_period"
 	fFetchMaxWait     = "fetch_max_wait"
@@ -159,26 +159,11 @@ type inputMetrics struct {
 }
 
 func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error) {
-	brokers, err := kafkaconn.SeedBrokers(conf, fSeedBrokers)
+	cc, err := kafkaconn.ParseConsumer(conf)
 	if err != nil {
 		return nil, err
 	}
-	topics, err := conf.FieldStringList(fTopics)
-	if err != nil {
-		return nil, err
-	}
-	if len(topics) == 0 {
-		return nil, errors.New("field topics: at least one topic is required")
-	}
-	group, err := conf.FieldString(fConsumerGroup)
-	if err != nil {
-		return nil, err
-	}
-	if group == "" {
-		return nil, errors.New("field consumer_group: must not be empty: the committed offsets are where window state resumes")
-	}
-	clientID, _ := conf.FieldString(fClientID)
-	instanceID, _ := conf.FieldString(fInstanceID)
+	topics, group := cc.Topics, cc.Group
 	start, _ := conf.FieldString(fStartOffset)
 	period, err := conf.FieldDuration(fCommitPeriod)
 	if err != nil {
@@ -224,11 +209,6 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		}
 		retrySet[t] = struct{}{}
 	}
-	auth, err := kafkaconn.AuthOpts(conf)
-	if err != nil {
-		return nil, err
-	}
-
 	in := &input{group: group, topics: topics, retryTopics: retryTopics, retrySet: retrySet,
 		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
 		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{})}
@@ -250,12 +230,9 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	if start == "latest" {
 		reset = kgo.NewOffset().AtEnd()
 	}
-	in.connOpts = append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(clientID)}, auth...)
-	in.opts = append([]kgo.Opt{
-		kgo.SeedBrokers(brokers...),
-		kgo.ClientID(clientID),
-		kgo.ConsumerGroup(group),
-		kgo.ConsumeTopics(append(slices.Clone(topics), retryTopics...)...),
+	in.connOpts = cc.ConnOpts()
+	cc.Topics = append(slices.Clone(topics), retryTopics...)
+	in.opts = append(cc.GroupOpts(),
 		kgo.ConsumeResetOffset(reset),
 		kgo.DisableAutoCommit(),
 		// Records of aborted transactions (a window_repartition step that
@@ -272,17 +249,14 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		// 2 MiB a partition: a backlog of 80-byte events held 50 MB of
 		// decoded records with 8 MiB a partition (no response limit), and
 		// the pass-through ran as fast with these (bench D0, 2026-12-02).
-		kgo.FetchMaxPartitionBytes(2 << 20),
-		kgo.FetchMaxBytes(4 << 20),
+		kgo.FetchMaxPartitionBytes(2<<20),
+		kgo.FetchMaxBytes(4<<20),
 		kgo.SessionTimeout(sessionTimeout),
 		kgo.RebalanceTimeout(rebalanceTimeout),
 		kgo.OnOffsetsFetched(in.onOffsetsFetched),
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onLost),
-	}, auth...)
-	if instanceID != "" {
-		in.opts = append(in.opts, kgo.InstanceID(instanceID))
-	}
+	)
 	if len(retryTopics) > 0 {
 		// Partition n of every topic to the same member: co-partitioned.
 		in.opts = append(in.opts, kgo.Balancers(kgo.RangeBalancer()))
