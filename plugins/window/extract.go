@@ -10,6 +10,8 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/internal/eventtime"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // extractor turns messages into engine events. It reuses its buffers between
@@ -172,7 +174,7 @@ func (x *extractor) timestamp(msg *service.Message, raw []byte, now int64) (int6
 		}
 		return ns, nil
 	default:
-		if v, ok := msg.MetaGetMut("kafka_timestamp_ms"); ok {
+		if v, ok := msg.MetaGetMut(meta.KafkaTimestampMs); ok {
 			if ms, ok := v.(int64); ok {
 				return ms * int64(time.Millisecond), nil
 			}
@@ -220,13 +222,13 @@ func rawTimestamp(v []byte) (int64, error) {
 // one-entry cache covers the usual batch-from-one-partition case without
 // building a map key.
 func (x *extractor) partition(msg *service.Message) int {
-	pv, ok := msg.MetaGetMut("kafka_partition")
+	pv, ok := msg.MetaGetMut(meta.KafkaPartition)
 	if !ok {
 		return 0
 	}
 	p := metaString(pv)
 	t := ""
-	if tv, ok := msg.MetaGetMut("kafka_topic"); ok {
+	if tv, ok := msg.MetaGetMut(meta.KafkaTopic); ok {
 		t = metaString(tv)
 	}
 	if x.hasLast && p == x.lastPrt && t == x.lastTopic {

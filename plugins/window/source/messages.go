@@ -5,6 +5,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streamkit/pipeline/plugins/window/partition"
+
+	"github.com/streamkit/pipeline/internal/meta"
 )
 
 // toMessages turns consecutive records of one partition into messages with
@@ -33,15 +35,15 @@ func toMessages(recs []*kgo.Record, b *partition.Batch) service.MessageBatch {
 	}
 	first := recs[0]
 	tmpl := service.NewMessage(nil)
-	tmpl.MetaSetMut("kafka_key", "")
-	tmpl.MetaSetMut("kafka_topic", first.Topic)
-	tmpl.MetaSetMut("kafka_partition", int64(first.Partition))
-	tmpl.MetaSetMut("kafka_offset", int64(0))
-	tmpl.MetaSetMut("kafka_timestamp_unix", int64(0))
-	tmpl.MetaSetMut("kafka_timestamp_ms", int64(0))
-	tmpl.MetaSetMut("kafka_tombstone_message", false)
+	tmpl.MetaSetMut(meta.KafkaKey, "")
+	tmpl.MetaSetMut(meta.KafkaTopic, first.Topic)
+	tmpl.MetaSetMut(meta.KafkaPartition, int64(first.Partition))
+	tmpl.MetaSetMut(meta.KafkaOffset, int64(0))
+	tmpl.MetaSetMut(meta.KafkaTimestampUnix, int64(0))
+	tmpl.MetaSetMut(meta.KafkaTimestampMs, int64(0))
+	tmpl.MetaSetMut(meta.KafkaTombstone, false)
 	if lag := b.Part.Lag(); lag >= 0 {
-		tmpl.MetaSetMut("kafka_lag", lag)
+		tmpl.MetaSetMut(meta.KafkaLag, lag)
 	}
 	tmpl.MetaSetMut(partition.MetaKey, b)
 
@@ -49,12 +51,12 @@ func toMessages(recs []*kgo.Record, b *partition.Batch) service.MessageBatch {
 	for i, r := range recs {
 		msg := tmpl.Copy()
 		msg.SetBytes(r.Value)
-		msg.MetaSetMut("kafka_key", string(r.Key))
-		msg.MetaSetMut("kafka_offset", r.Offset)
-		msg.MetaSetMut("kafka_timestamp_unix", secs.box(r.Timestamp.Unix()))
-		msg.MetaSetMut("kafka_timestamp_ms", millis.box(r.Timestamp.UnixMilli()))
+		msg.MetaSetMut(meta.KafkaKey, string(r.Key))
+		msg.MetaSetMut(meta.KafkaOffset, r.Offset)
+		msg.MetaSetMut(meta.KafkaTimestampUnix, secs.box(r.Timestamp.Unix()))
+		msg.MetaSetMut(meta.KafkaTimestampMs, millis.box(r.Timestamp.UnixMilli()))
 		if r.Value == nil {
-			msg.MetaSetMut("kafka_tombstone_message", true)
+			msg.MetaSetMut(meta.KafkaTombstone, true)
 		}
 		for _, h := range r.Headers {
 			msg.MetaSetMut(h.Key, string(h.Value))
