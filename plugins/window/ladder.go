@@ -43,8 +43,8 @@ const ladderGrace = unownedWait + 30*time.Second
 // yet.
 type ladderEntry struct {
 	judge int64 // the partition's watermark right after the event arrived
-	// bref is a hold on the event's input batch (nil for an entry made by a
-	// retry copy whose original is not replayed yet).
+	// bref is a hold on the event's input batch, released once its fate
+	// is written.
 	bref *Ack
 	// expires is the wall-clock time after which the partition stops
 	// waiting for the event; 0 while the router has not reported a route.

@@ -96,16 +96,6 @@ output:
                 - mapping: 'root = metadata("@dlq_raw").or(content())'
 `
 
-// TestRetryLadderCountsEveryEventOnce runs the job with an enrichment
-// service that fails a fifth of its calls: a failed event climbs the
-// ladder (1 s a stage) and comes back into the window stage; one that
-// fails four times goes to the DLQ. Every other event must count exactly
-// once, in the windows of the reference computed from the events that did
-// not end in the DLQ.
-func TestRetryLadderCountsEveryEventOnce(t *testing.T) {
-	runRetryScenario(t, "retry-ladder", nil)
-}
-
 // runRetryScenario produces ShortData(11) through retryJob, killing the
 // instance (SIGKILL, restart at once) at each point of event time in kills.
 func runRetryScenario(t *testing.T, name string, kills []time.Duration) {
