@@ -54,6 +54,10 @@ type ladderEntry struct {
 // partLadder is a partition's bookkeeping of its failed events.
 type partLadder struct {
 	entries map[int64]*ladderEntry // by source offset
+	// order holds the entries' offsets in arrival order (resolved ones
+	// are skipped lazily): the partition's watermark never goes back, so
+	// the first entry still present has the lowest judge, the hold.
+	order []int64
 	// floor is the committed offset: every event below it has its fate
 	// written, so a retry copy of one is a duplicate.
 	floor int64
@@ -211,6 +215,7 @@ func (ps *partState) failedLocked(msg *service.Message, ev *Event, origin int64,
 		if old := l.entries[origin]; old == nil {
 			ref.Hold()
 			l.entries[origin] = &ladderEntry{judge: ps.eng.Watermark(), bref: ref}
+			l.order = append(l.order, origin)
 		}
 		ps.applyHoldLocked()
 	}
@@ -317,9 +322,15 @@ func (ps *partState) resolveLocked(origin int64, err error) {
 // applyHoldLocked holds the partition's windows at the lowest watermark a
 // failed event arrived at.
 func (ps *partState) applyHoldLocked() {
+	l := &ps.ladder
+	n := 0
+	for n < len(l.order) && l.entries[l.order[n]] == nil {
+		n++
+	}
+	l.order = l.order[n:]
 	h := int64(1<<63 - 1)
-	for _, e := range ps.ladder.entries {
-		h = min(h, e.judge)
+	if len(l.order) > 0 {
+		h = l.entries[l.order[0]].judge
 	}
 	ps.eng.Hold(h)
 }
