@@ -1,7 +1,6 @@
 package exact
 
 import (
-	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -96,28 +95,6 @@ func TestRetryLadderScaleOutAndIn(t *testing.T) {
 	}
 	t.Logf("%d copies in events-retry-1", len(copies))
 
-	dead := Collect(t, e.Broker.Addr, "dlq", CollectOptions{Quiet: 8 * time.Second, GiveUp: 8 * time.Second, Deadline: time.Minute})
-	gone := map[string]bool{}
-	for _, r := range dead {
-		if c := harness.Header(r, "error_class"); c != "retries_exhausted" {
-			t.Errorf("dead letter of class %q (only retries_exhausted expected): %s", c, r.Value)
-		}
-		var ev struct {
-			User string `json:"user"`
-			TS   string `json:"ts"`
-		}
-		if err := json.Unmarshal(r.Value, &ev); err != nil {
-			t.Fatalf("dead letter is not an event: %s", r.Value)
-		}
-		gone[ev.User+"|"+ev.TS] = true
-	}
-	var kept []Event
-	for _, ev := range e.Data.Events {
-		if !gone[ev.User+"|"+ev.TS.Format(TSLayout)] {
-			kept = append(kept, ev)
-		}
-	}
-	e.Expected = Reference(kept)
-	t.Logf("%d dead letters (%d distinct events) after the ladder", len(dead), len(gone))
+	e.ExpectWithoutDeadLetters("dlq")
 	e.Verify("retry-ladder-scale-1-3-1-crash", VerifyOptions{})
 }
