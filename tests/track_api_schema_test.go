@@ -1,24 +1,21 @@
 package tests
 
-import (
-	"reflect"
-	"testing"
-)
+import "testing"
 
-// The /track API's event schema (the track_api input's `schema`) is the
-// clickstream event of plugins/validate/schemas/clickstream.yaml, which the
-// main job validates with too: an event the API accepts must pass the job.
+// The /track API validates with the main job's event schema, the one file
+// plugins/validate/schemas/clickstream.yaml (builtin_schema clickstream),
+// not a copy of it: an event the API accepts must pass the job.
 func TestTrackAPISchemaIsTheClickstreamEvent(t *testing.T) {
-	want := decodeYAML(t, readRepoFile(t, "plugins/validate/schemas/clickstream.yaml")).(map[string]any)
-	conf := decodeYAML(t, readRepoFile(t, trackAPIConfig)).(map[string]any)
-	src, ok := conf["input"].(map[string]any)["track_api"].(map[string]any)["schema"].(string)
-	if !ok {
-		t.Fatalf("%s has no input.track_api.schema", trackAPIConfig)
+	uses := componentConfigs(t, trackAPIConfig, "track_api")
+	if len(uses) != 1 {
+		t.Fatalf("%s has %d track_api inputs, want 1", trackAPIConfig, len(uses))
 	}
-	got := decodeYAML(t, src).(map[string]any)
-	for _, k := range []string{"fields", "unknown_fields"} {
-		if !reflect.DeepEqual(got[k], want[k]) {
-			t.Errorf("%s: track_api %s differs from plugins/validate/schemas/clickstream.yaml:\n%v\n%v", trackAPIConfig, k, got[k], want[k])
+	if got := uses[0]["builtin_schema"]; got != "clickstream" {
+		t.Errorf("track_api.builtin_schema = %v, want clickstream (the main job's schema)", got)
+	}
+	for _, inline := range []string{"schema", "schema_file"} {
+		if _, ok := uses[0][inline]; ok {
+			t.Errorf("track_api has %s besides builtin_schema: a copy of the schema", inline)
 		}
 	}
 }

@@ -37,6 +37,7 @@ const (
 	fKeyField        = "key_field"
 	fSchema          = "schema"
 	fSchemaFile      = "schema_file"
+	fBuiltinSchema   = "builtin_schema"
 	fMaxBytes        = "max_bytes"
 	fMaxEvents       = "max_events"
 	fTimeout         = "timeout"
@@ -85,6 +86,7 @@ The input passes no messages on: the write and its answer happen here. Use ` + "
 		Field(service.NewStringField(fKeyField).Description("String field of an event whose value is the Kafka key.").Default("user_id")).
 		Field(service.NewStringField(fSchema).Description("Typed schema of one event, as the `validate` processor's `schema`.").Optional()).
 		Field(service.NewStringField(fSchemaFile).Description("File holding the typed schema, instead of `schema`.").Optional()).
+		Field(service.NewStringField(fBuiltinSchema).Description("A schema shipped in the binary, as the `validate` processor's `builtin_schema` (`clickstream`: the main job's event), instead of `schema`.").Optional().Example("clickstream")).
 		Field(service.NewIntField(fMaxBytes).Description("Largest body accepted (413 above).").Default(1 << 20)).
 		Field(service.NewIntField(fMaxEvents).Description("Most events in one array.").Default(1000)).
 		Field(service.NewDurationField(fTimeout).Description("How long a request waits for the broker's answer before a 504.").Default("5s")).
@@ -93,7 +95,8 @@ The input passes no messages on: the write and its answer happen here. Use ` + "
 		Field(service.NewDurationField(fKeyTTL).Description("How long an Idempotency-Key is remembered.").Default("10m")).
 		Field(service.NewIntField(fKeyMax).Description("Most Idempotency-Keys remembered (the oldest are forgotten first).").Default(100000)).
 		Field(service.NewBoolField(fKeyHeader).Description("Write the request's Idempotency-Key as Kafka header `idempotency_key`, so readers can drop a replay across API restarts.").Default(true)).
-		LintRule(`root = if this.schema == null && this.schema_file == null { ["one of schema or schema_file is required"] } else if this.schema != null && this.schema_file != null { ["schema and schema_file are exclusive"] }`)
+		LintRule(`let n = [this.schema, this.schema_file, this.builtin_schema].filter(v -> v != null).length()
+root = if $n == 0 { ["one of schema, schema_file or builtin_schema is required"] } else if $n > 1 { ["schema, schema_file and builtin_schema are exclusive"] }`)
 }
 
 func init() {
@@ -200,8 +203,16 @@ func schemaFrom(conf *service.ParsedConfig) (*validate.Spec, error) {
 		if src, err = os.ReadFile(p); err != nil {
 			return nil, fmt.Errorf("%s: %w", fSchemaFile, err)
 		}
+	case conf.Contains(fBuiltinSchema):
+		name, err := conf.FieldString(fBuiltinSchema)
+		if err != nil {
+			return nil, err
+		}
+		if src, err = validate.BuiltinSchema(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", fBuiltinSchema, err)
+		}
 	default:
-		return nil, errors.New("track_api: one of schema or schema_file is required")
+		return nil, errors.New("track_api: one of schema, schema_file or builtin_schema is required")
 	}
 	spec, err := validate.ParseSpec(src)
 	if err != nil {
