@@ -440,6 +440,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				// Counted in an earlier life: it must count again in the
 				// windows that were not written then, as it is.
 				msg.SetError(nil)
+				events[i].Ref = ref
 				windowed[i] = true
 			} else if last < 0 {
 				switch ps.copyFateLocked(origin) {

@@ -321,12 +321,22 @@ func TestLadderReplayedFailureSettledBeforeCountsAsItIs(t *testing.T) {
 	// The earlier owner wrote every window closing at or below 15 s.
 	p := partition.NewPartition("ev", 0, partition.Resume{Watermark: partition.NoWatermark, Released: at(15)}, 0, nil)
 	var o outcomes
-	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 12}, event{key: "a", secs: 14, failed: true}, event{key: "a", secs: 16, failed: true}, event{key: "a", secs: 25}))
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 12}))
+	write(t, b, sourcedEvents(p, &o, 1, event{key: "a", secs: 14, failed: true}))
+	write(t, b, sourcedEvents(p, &o, 2, event{key: "a", secs: 16, failed: true}, event{key: "a", secs: 25}))
 	// Only the event at 16 s, above the released watermark, takes the
 	// ladder; dead-lettered, it lets [10,20) close.
 	routeFailed(t, b, func(r ladderRouter) { r.LadderDead() })
-	res, _ := readNow(t, b)
+	res, ack := readNow(t, b)
 	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(10)) + "=2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v (12 s, and 14 s counted as it is)", got, want)
+	}
+	// The batch of the event counted as it is waits for its window too.
+	if _, errs := o.get(); len(errs) != 0 {
+		t.Fatalf("batches %v done before [10,20) was written", errs)
+	}
+	_ = ack(context.Background(), nil)
+	if _, errs := o.get(); len(errs) != 2 || errs[1] != nil {
+		t.Fatalf("outcomes %v, want batches 0 and 1 done", errs)
 	}
 }
