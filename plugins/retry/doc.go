@@ -11,6 +11,6 @@
 //   - state.go: the retry state carried in record headers / metadata.
 //   - gate.go: per-partition release of records at their due time.
 //   - keyorder.go: optional per-key ordering bookkeeping.
-//   - router*.go: the `retry_router` output (Benthos adapter).
-//   - input*.go: the `retry_topics` input (Benthos + franz-go adapter).
+//   - output_retry_router*.go: the `retry_router` output (Benthos adapter).
+//   - input_retry_topics*.go: the `retry_topics` input (Benthos + franz-go adapter).
 package retry
