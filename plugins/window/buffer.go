@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamkit/pipeline/internal/meta"
 
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -36,7 +37,7 @@ var errShutdown = errors.New("window buffer shut down before the window closed")
 // critical section. The group is owned by the item once drained.
 type outItem struct {
 	batch   service.MessageBatch // pass-through messages (group == nil)
-	group   *Group
+	group   *engine.Group
 	lo, hi  int // the group's emissions this item builds
 	n       int // messages in the item, counted against max_open_windows
 	release func(error)
@@ -74,7 +75,7 @@ type metrics struct {
 // pass-through messages in the order they were produced.
 type windowBuffer struct {
 	opts    *options
-	eng     *Engine
+	eng     *engine.Engine
 	x       *extractor
 	wal     *wal // nil: inputs are acknowledged when their windows are written
 	log     *service.Logger
@@ -83,7 +84,7 @@ type windowBuffer struct {
 	clock   func() time.Time
 
 	writeMu sync.Mutex // serialises WriteBatch: the scratch events are reused
-	scratch []Event
+	scratch []engine.Event
 
 	mu      sync.Mutex
 	queue   []outItem
@@ -108,7 +109,7 @@ type windowBuffer struct {
 }
 
 func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticker bool) (*windowBuffer, error) {
-	eng, err := NewEngine(o.engine)
+	eng, err := engine.New(o.engine)
 	if err != nil {
 		return nil, errors.New("field " + err.Error())
 	}
@@ -193,11 +194,11 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 	wm := b.eng.Watermark()
 	for _, ps := range b.parts {
 		// The partition furthest behind: the results most delayed.
-		if pw := ps.eng.Watermark(); pw != NoWatermark && (wm == NoWatermark || pw < wm) {
+		if pw := ps.eng.Watermark(); pw != engine.NoWatermark && (wm == engine.NoWatermark || pw < wm) {
 			wm = pw
 		}
 	}
-	if wm != NoWatermark {
+	if wm != engine.NoWatermark {
 		b.m.lag.Set((now - wm) / int64(time.Millisecond))
 	}
 }
@@ -238,7 +239,7 @@ func (b *windowBuffer) drainLocked() {
 
 // enqueueGroupLocked queues a group's results for reading, in parts of at
 // most maxResultBatch; release is called once every part was written.
-func (b *windowBuffer) enqueueGroupLocked(g *Group, ps *partState, release func(error)) {
+func (b *windowBuffer) enqueueGroupLocked(g *engine.Group, ps *partState, release func(error)) {
 	if g.Final && b.m.emitted != nil {
 		b.m.emitted.Incr(int64(len(g.Emissions)), g.Window)
 	}
@@ -276,7 +277,7 @@ func splitRelease(release func(error), parts int) func(error) {
 // pane window shares them, and sessions closing together often share ends.
 // Metadata values shared by the group are boxed into interfaces once:
 // MetaSetMut takes `any`, and boxing a string allocates.
-func groupMessages(g *Group, lo, hi int) service.MessageBatch {
+func groupMessages(g *engine.Group, lo, hi int) service.MessageBatch {
 	batch := make(service.MessageBatch, hi-lo)
 	var emit any = "update"
 	if g.Final {
@@ -288,7 +289,9 @@ func groupMessages(g *Group, lo, hi int) service.MessageBatch {
 		e := &g.Emissions[lo+i]
 		start.format(e.Start)
 		end.format(e.End)
-		msg := service.NewMessage(g.body(e, start.s, end.s))
+		// The message owns the body now (TakeBody forgets it); the group
+		// lives until its last part is read.
+		msg := service.NewMessage(g.TakeBody(lo+i, start.s, end.s))
 		msg.MetaSetMut(meta.WindowName, name)
 		msg.MetaSetMut("window_type", typ)
 		msg.MetaSetMut(meta.WindowKey, e.Key)
@@ -298,9 +301,6 @@ func groupMessages(g *Group, lo, hi int) service.MessageBatch {
 		msg.MetaSetMut("window_emit", emit)
 		msg.MetaSetMut(meta.WindowID, e.Key+"|"+start.s+"|"+end.s) // == e.ID()
 		batch[i] = msg
-		// The message owns the body now; the group lives until its last
-		// part is read.
-		e.Body, e.st = nil, nil
 	}
 	return batch
 }
@@ -315,7 +315,7 @@ type boundCache struct {
 
 func (c *boundCache) format(ns int64) {
 	if !c.set || c.ns != ns {
-		c.ns, c.s, c.set = ns, FormatTime(ns), true
+		c.ns, c.s, c.set = ns, engine.FormatTime(ns), true
 		c.v = c.s
 	}
 }
@@ -346,26 +346,26 @@ func (b *windowBuffer) WriteBatch(ctx context.Context, batch service.MessageBatc
 	if b.wal != nil {
 		return b.writeLogged(ctx, batch, ackFn)
 	}
-	b.ingest(ctx, batch, NewAck(func(err error) { _ = ackFn(context.Background(), err) }))
+	b.ingest(ctx, batch, engine.NewAck(func(err error) { _ = ackFn(context.Background(), err) }))
 	return nil
 }
 
 // ingest windows a batch whose acknowledgement is ref (an input's, or a
 // log segment's), consuming the caller's hold on ref. Callers hold writeMu.
-func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, ref *Ack) {
+func (b *windowBuffer) ingest(ctx context.Context, batch service.MessageBatch, ref *engine.Ack) {
 	b.ingestInto(ctx, batch, ref, nil, 0)
 }
 
 // ingestInto is ingest into partition ps's engine (nil: the shared one);
 // last is the batch's last source offset (-1: not from the source),
 // recorded with the watermark after it for ps's checkpoints.
-func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatch, ref *Ack, ps *partState, last int64) {
+func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatch, ref *engine.Ack, ps *partState, last int64) {
 	var writerErr error
 	defer func() { ref.Release(writerErr) }()
 
 	now := b.clock().UnixNano()
 	if cap(b.scratch) < len(batch) {
-		b.scratch = append(b.scratch[:cap(b.scratch)], make([]Event, len(batch)-cap(b.scratch))...)
+		b.scratch = append(b.scratch[:cap(b.scratch)], make([]engine.Event, len(batch)-cap(b.scratch))...)
 	}
 	events := b.scratch[:len(batch)]
 	windowed := make([]bool, len(batch))
@@ -513,13 +513,13 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				}
 			}
 		}
-		var out Outcome
+		var out engine.Outcome
 		if entry != nil {
 			// The copy's windows hold its own batch and its original's.
-			cref := NewAck(nil)
-			cref.adopt(ref)
+			cref := engine.NewAck(nil)
+			cref.Adopt(ref)
 			if entry.bref != nil {
-				cref.children = append(cref.children, entry.bref)
+				cref.AdoptHeld(entry.bref)
 			}
 			ev.Ref = cref
 			out = eng.AddJudged(ev, now, entry.judge)
@@ -605,7 +605,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 	b.mu.Unlock()
 }
 
-func (b *windowBuffer) enqueuePassLocked(ref *Ack, pass service.MessageBatch, ps *partState) {
+func (b *windowBuffer) enqueuePassLocked(ref *engine.Ack, pass service.MessageBatch, ps *partState) {
 	if len(pass) == 0 {
 		return
 	}
@@ -619,7 +619,7 @@ func failValidation(msg *service.Message, err error) {
 }
 
 // handleLate marks (or drops) a late event; true means pass it through.
-func (b *windowBuffer) handleLate(msg *service.Message, ev *Event, late []LateInfo) bool {
+func (b *windowBuffer) handleLate(msg *service.Message, ev *engine.Event, late []engine.LateInfo) bool {
 	for _, l := range late {
 		if b.m.late != nil {
 			b.m.late.Incr(1, l.Window)
@@ -642,20 +642,20 @@ func (b *windowBuffer) handleLate(msg *service.Message, ev *Event, late []LateIn
 		names[i] = late[i].Window
 	}
 	msg.SetError(fmt.Errorf("window %s: late event: window [%s, %s) closed (watermark %s)",
-		l.Window, FormatTime(l.Start), FormatTime(l.End), FormatTime(l.Watermark)))
+		l.Window, engine.FormatTime(l.Start), engine.FormatTime(l.End), engine.FormatTime(l.Watermark)))
 	msg.MetaSetMut(meta.ErrorClass, meta.ClassLate)
 	msg.MetaSetMut(meta.WindowLate, true)
-	msg.MetaSetMut(meta.WindowLateByMs, l.LateBy/int64(time.Millisecond))
+	msg.MetaSetMut(meta.WindowLateByMs, int64(l.LateBy/time.Millisecond))
 	msg.MetaSetMut(meta.WindowName, l.Window)
 	msg.MetaSetMut(meta.WindowLateWindows, strings.Join(names, ","))
-	msg.MetaSetMut(meta.WindowStart, FormatTime(l.Start))
-	msg.MetaSetMut(meta.WindowEnd, FormatTime(l.End))
-	msg.MetaSetMut("window_watermark", FormatTime(l.Watermark))
+	msg.MetaSetMut(meta.WindowStart, engine.FormatTime(l.Start))
+	msg.MetaSetMut(meta.WindowEnd, engine.FormatTime(l.End))
+	msg.MetaSetMut("window_watermark", engine.FormatTime(l.Watermark))
 	return true
 }
 
 // lateKey is the event's key for the named window definition.
-func (b *windowBuffer) lateKey(ev *Event, window string) string {
+func (b *windowBuffer) lateKey(ev *engine.Event, window string) string {
 	for i := range b.opts.engine.Windows {
 		if b.opts.engine.Windows[i].Name == window && i < len(ev.Inputs) {
 			return string(ev.Inputs[i].Key)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamkit/pipeline/internal/meta"
 
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -35,7 +36,7 @@ var errRevoked = errors.New("window buffer: partition revoked before its windows
 type partState struct {
 	b      *windowBuffer
 	part   *partition.Partition
-	eng    *Engine
+	eng    *engine.Engine
 	resume partition.Resume
 
 	// Guarded by b.mu.
@@ -75,7 +76,7 @@ type round struct {
 }
 
 type roundGroup struct {
-	g   *Group
+	g   *engine.Group
 	err error
 }
 
@@ -85,7 +86,7 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 	// behind is never idle), and there is no startup grace: each partition
 	// has its own watermark, so none waits for another.
 	cfg.IdleTimeout, cfg.StartupGrace = 0, 0
-	eng, err := NewEngine(cfg)
+	eng, err := engine.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -205,10 +206,10 @@ func (b *windowBuffer) drainPartLocked(ps *partState) {
 	if len(groups) == 0 {
 		return
 	}
-	lateness := b.opts.engine.AllowedLateness
-	var kept []*Group
+	lateness := int64(b.opts.engine.AllowedLateness)
+	var kept []*engine.Group
 	for _, g := range groups {
-		if g.Final && ps.resume.Released != NoWatermark {
+		if g.Final && ps.resume.Released != engine.NoWatermark {
 			g.Emissions = suppressWritten(g.Emissions, ps.resume.Released, lateness)
 		}
 		if len(g.Emissions) == 0 {
@@ -235,7 +236,7 @@ func (b *windowBuffer) drainPartLocked(ps *partState) {
 // suppressWritten drops the emissions of windows that closed at or below
 // released (end + lateness <= released): the partition's previous owner
 // wrote them, and this replay lacks the events before the committed offset.
-func suppressWritten(es []Emission, released, lateness int64) []Emission {
+func suppressWritten(es []engine.Emission, released, lateness int64) []engine.Emission {
 	kept := es[:0]
 	for _, e := range es {
 		if e.End+lateness > released {
@@ -278,7 +279,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		sb.Received()
 		_ = ackFn(ctx, nil)
 	}()
-	ref := NewAck(sb.Done)
+	ref := engine.NewAck(sb.Done)
 	if sb.Part.Revoked() {
 		ref.Release(errRevoked)
 		return
@@ -306,7 +307,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 // error of class `unowned` (to the dead-letter route, for replay). Errored
 // events that are not retry copies pass on at once. Callers hold writeMu.
 func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) {
-	ref := NewAck(func(err error) { _ = ackFn(context.Background(), err) })
+	ref := engine.NewAck(func(err error) { _ = ackFn(context.Background(), err) })
 	defer ref.Release(nil)
 	byPart := map[*partState]service.MessageBatch{}
 	var order []*partState
@@ -369,7 +370,7 @@ const unownedWait = 30 * time.Second
 // writeUnsourced); it holds ref until it is windowed or passed on.
 type parkedEvent struct {
 	msg   *service.Message
-	ref   *Ack
+	ref   *engine.Ack
 	since int64
 }
 
@@ -514,8 +515,8 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 			b.log.Warnf("window: %s/%d: %d retried events did not come back within %v of their due time; their windows close without them (a copy that comes later is judged like any event)", ps.part.Topic, ps.part.ID, n, ladderGrace)
 		}
 		ps.eng.Tick(now)
-		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= idle &&
-			ps.arrivalWM != NoWatermark && ps.part.CaughtUp() {
+		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= int64(idle) &&
+			ps.arrivalWM != engine.NoWatermark && ps.part.CaughtUp() {
 			ps.eng.AdvanceTo(max(now, ps.arrivalWM+(now-ps.lastArrival)))
 			// The move happened after the last ingested record: it is part
 			// of the watermark a commit after that record resumes with.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -55,7 +56,7 @@ func sourced(p *partition.Partition, o *outcomes, first int64, key string, secs 
 	sb := p.NewBatch(first, first+int64(len(secs))-1, o.done(first))
 	var batch service.MessageBatch
 	for i, s := range secs {
-		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, FormatTime(at(s)))))
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, engine.FormatTime(at(s)))))
 		m.MetaSetMut(partition.MetaKey, sb)
 		m.MetaSetMut("kafka_offset", int(first)+i)
 		batch = append(batch, m)
@@ -100,7 +101,7 @@ func TestPartitionedAcksFollowCloseOrder(t *testing.T) {
 		t.Fatalf("the later window was acked before the earlier one was written: outcomes %v", order)
 	}
 	if got := p.Sink().Checkpoint(2); got.Released >= at(10) {
-		t.Fatalf("released watermark %s covers [0,10), which is not written", FormatTime(got.Released))
+		t.Fatalf("released watermark %s covers [0,10), which is not written", engine.FormatTime(got.Released))
 	}
 	if err := ackFirst(context.Background(), nil); err != nil {
 		t.Fatal(err)
@@ -111,10 +112,10 @@ func TestPartitionedAcksFollowCloseOrder(t *testing.T) {
 	}
 	cp := p.Sink().Checkpoint(2)
 	if cp.Watermark != at(11) {
-		t.Fatalf("watermark at offset 2 = %s, want %s (the watermark after offset 1)", FormatTime(cp.Watermark), FormatTime(at(11)))
+		t.Fatalf("watermark at offset 2 = %s, want %s (the watermark after offset 1)", engine.FormatTime(cp.Watermark), engine.FormatTime(at(11)))
 	}
 	if cp.Released != at(25) {
-		t.Fatalf("released = %s, want %s", FormatTime(cp.Released), FormatTime(at(25)))
+		t.Fatalf("released = %s, want %s", engine.FormatTime(cp.Released), engine.FormatTime(at(25)))
 	}
 }
 
@@ -132,7 +133,7 @@ func TestPartitionedResumeSuppressesWrittenWindows(t *testing.T) {
 	if len(res) != 1 {
 		t.Fatalf("want only [10,20) of a, got %d results", len(res))
 	}
-	if id, _ := res[0].MetaGet("window_id"); id != "a|"+FormatTime(at(10))+"|"+FormatTime(at(20)) {
+	if id, _ := res[0].MetaGet("window_id"); id != "a|"+engine.FormatTime(at(10))+"|"+engine.FormatTime(at(20)) {
 		t.Fatalf("emitted %s, want the window [10,20) only", id)
 	}
 	if err := ack(context.Background(), nil); err != nil {
@@ -185,7 +186,7 @@ func TestPartitionedRetriedEventsFollowTheirPartition(t *testing.T) {
 	var o outcomes
 	write(t, b, sourced(p, &o, 0, "a", 1))
 
-	retried := batchOf(`{"k":"a","ts":"`+FormatTime(at(2))+`"}`, `{"k":"q","ts":"`+FormatTime(at(2))+`"}`, `{"k":"z","ts":"`+FormatTime(at(2))+`"}`)
+	retried := batchOf(`{"k":"a","ts":"`+engine.FormatTime(at(2))+`"}`, `{"k":"q","ts":"`+engine.FormatTime(at(2))+`"}`, `{"k":"z","ts":"`+engine.FormatTime(at(2))+`"}`)
 	for i, part := range []string{"2", "1", "3"} {
 		retried[i].MetaSetMut("kafka_topic", "ev")
 		retried[i].MetaSetMut("kafka_partition", part)
@@ -234,7 +235,7 @@ func TestPartitionedRetriedCopyCountsOnce(t *testing.T) {
 	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
 	var o outcomes
 	retryCopy := func(offset int, secs float64) service.MessageBatch {
-		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":"a","ts":%q}`, FormatTime(at(secs)))))
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":"a","ts":%q}`, engine.FormatTime(at(secs)))))
 		m.MetaSetMut("kafka_topic", "ev")
 		m.MetaSetMut("kafka_partition", 0)
 		m.MetaSetMut("retry_original_offset", fmt.Sprint(offset))

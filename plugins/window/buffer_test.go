@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // fakeClock is the injected wall clock of buffer tests.
@@ -276,7 +277,7 @@ windows: [ { name: w, size: 10s } ]
 		`{"ts":"2024-01-01T00:00:20Z"}`, `{"ts":"2024-01-01T00:00:01Z"}`, `{"ts":"2024-01-01T01:00:00Z"}`,
 	), a.fn)
 	pass, ack := readNow(t, b)
-	if len(pass) != 1 || !errors.Is(pass[0].GetError(), ErrFutureSkew) {
+	if len(pass) != 1 || !errors.Is(pass[0].GetError(), engine.ErrFutureSkew) {
 		t.Fatalf("future event: %v", pass)
 	}
 	_ = ack(ctx, nil)

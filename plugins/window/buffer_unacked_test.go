@@ -9,6 +9,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -30,7 +31,7 @@ func TestReadWaitsForAcksAboveTheUnackedLimit(t *testing.T) {
 		if i == 3000 {
 			ts = at(12)
 		}
-		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":"k%d","ts":%q}`, i, FormatTime(ts))))
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":"k%d","ts":%q}`, i, engine.FormatTime(ts))))
 		m.MetaSetMut(partition.MetaKey, sb)
 		m.MetaSetMut("kafka_offset", i)
 		batch = append(batch, m)

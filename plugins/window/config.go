@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // options is the parsed buffer configuration: the engine config plus how to
 // pull timestamps, keys and values out of messages.
 type options struct {
-	engine     Config
+	engine     engine.Config
 	dropLate   bool
 	maxOpen    int
 	nackAtEnd  bool
@@ -47,7 +48,7 @@ type valueSource struct {
 // or longer.
 const defaultStartupGrace = 5 * time.Second
 
-func duration(conf *service.ParsedConfig, name, path string) (int64, error) {
+func duration(conf *service.ParsedConfig, name, path string) (time.Duration, error) {
 	s, err := conf.FieldString(name)
 	if err != nil {
 		return 0, err
@@ -59,7 +60,7 @@ func duration(conf *service.ParsedConfig, name, path string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("field %s: %w", path, err)
 	}
-	return int64(d), nil
+	return d, nil
 }
 
 func parseOptions(conf *service.ParsedConfig) (*options, error) {
@@ -85,7 +86,7 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 		// delaying every window after every restart; Kafka fetches all
 		// assigned partitions concurrently, so a backlog shows up in well
 		// under a second.
-		o.engine.StartupGrace = int64(defaultStartupGrace)
+		o.engine.StartupGrace = defaultStartupGrace
 		if o.engine.IdleTimeout > 0 {
 			o.engine.StartupGrace = min(o.engine.StartupGrace, o.engine.IdleTimeout)
 		}
@@ -154,21 +155,21 @@ func parseOptions(conf *service.ParsedConfig) (*options, error) {
 	// update emissions and the lag gauge.
 	o.tickPeriod = time.Second
 	if o.engine.StartupGrace > 0 {
-		o.tickPeriod = min(o.tickPeriod, max(time.Duration(o.engine.StartupGrace)/4, 10*time.Millisecond))
+		o.tickPeriod = min(o.tickPeriod, max(o.engine.StartupGrace/4, 10*time.Millisecond))
 	}
 	if o.engine.IdleTimeout > 0 {
-		o.tickPeriod = min(o.tickPeriod, max(time.Duration(o.engine.IdleTimeout)/4, 10*time.Millisecond))
+		o.tickPeriod = min(o.tickPeriod, max(o.engine.IdleTimeout/4, 10*time.Millisecond))
 	}
 	for _, w := range o.engine.Windows {
-		if w.Emit == EmitUpdates {
-			o.tickPeriod = min(o.tickPeriod, max(time.Duration(w.EmitInterval)/4, 10*time.Millisecond))
+		if w.Emit == engine.EmitUpdates {
+			o.tickPeriod = min(o.tickPeriod, max(w.EmitInterval/4, 10*time.Millisecond))
 		}
 	}
 	return o, nil
 }
 
-func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource, error) {
-	var w WindowSpec
+func parseWindow(wc *service.ParsedConfig, at string) (engine.WindowSpec, windowSource, error) {
+	var w engine.WindowSpec
 	var src windowSource
 	var err error
 	if w.Name, err = wc.FieldString(fName); err != nil {
@@ -180,17 +181,17 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 	}
 	switch typ {
 	case "tumbling":
-		w.Kind = Tumbling
+		w.Kind = engine.Tumbling
 	case "hopping":
-		w.Kind = Hopping
+		w.Kind = engine.Hopping
 	case "session":
-		w.Kind = Session
+		w.Kind = engine.Session
 	default:
 		return w, src, fmt.Errorf("field %s.type: unknown window type %q", at, typ)
 	}
 	for _, d := range []struct {
 		name string
-		dst  *int64
+		dst  *time.Duration
 	}{{fSize, &w.Size}, {fSlide, &w.Slide}, {fOffset, &w.Offset}, {fGap, &w.Gap}, {fMaxLength, &w.MaxLength}, {fEmitInterval, &w.EmitInterval}} {
 		if *d.dst, err = duration(wc, d.name, at+"."+d.name); err != nil {
 			return w, src, err
@@ -210,7 +211,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 		return w, src, err
 	}
 	if emit == "updates" {
-		w.Emit = EmitUpdates
+		w.Emit = engine.EmitUpdates
 	}
 
 	keyField, err := wc.FieldString(fKeyField)
@@ -251,7 +252,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 	}
 	for j, ac := range aconfs {
 		aat := fmt.Sprintf("%s.aggregates[%d]", at, j)
-		var a AggSpec
+		var a engine.AggSpec
 		var vs valueSource
 		if a.Name, err = ac.FieldString(fName); err != nil {
 			return w, src, err
@@ -261,7 +262,7 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 			return w, src, err
 		}
 		var ok bool
-		if a.Kind, ok = ParseAggKind(kind); !ok {
+		if a.Kind, ok = engine.ParseAggKind(kind); !ok {
 			return w, src, fmt.Errorf("field %s.type: unknown aggregate type %q", aat, kind)
 		}
 		field, err := ac.FieldString(fAggField)
@@ -287,12 +288,12 @@ func parseWindow(wc *service.ParsedConfig, at string) (WindowSpec, windowSource,
 		}
 		if a.Limit == 0 {
 			switch a.Kind {
-			case AggCountDistinct:
-				a.Limit = DefaultDistinctLimit
-			case AggCollect:
-				a.Limit = DefaultCollectLimit
-			case AggCountBy:
-				a.Limit = DefaultCountByLimit
+			case engine.AggCountDistinct:
+				a.Limit = engine.DefaultDistinctLimit
+			case engine.AggCollect:
+				a.Limit = engine.DefaultCollectLimit
+			case engine.AggCountBy:
+				a.Limit = engine.DefaultCountByLimit
 			}
 		}
 		w.Aggs = append(w.Aggs, a)
@@ -317,7 +318,7 @@ type resultField struct {
 // them (the lint rule in spec.go mirrors this). A `<name>_truncated` flag is
 // only written when a bounded aggregate overflows, but it must not collide
 // either: the result would then hold one name twice.
-func resultFields(w *WindowSpec) []resultField {
+func resultFields(w *engine.WindowSpec) []resultField {
 	fs := []resultField{
 		{name: w.StartField, at: fStartField, self: fmt.Sprintf("%q", w.StartField), what: fStartField},
 		{name: w.EndField, at: fEndField, self: fmt.Sprintf("%q", w.EndField), what: fEndField},
@@ -333,7 +334,7 @@ func resultFields(w *WindowSpec) []resultField {
 		at := fmt.Sprintf("%s[%d].%s", fAggregates, j, fName)
 		fs = append(fs, resultField{name: a.Name, at: at, self: fmt.Sprintf("%q", a.Name), what: fmt.Sprintf("aggregate %d", j)})
 		switch a.Kind {
-		case AggCountDistinct, AggCollect, AggCountBy:
+		case engine.AggCountDistinct, engine.AggCollect, engine.AggCountBy:
 			flag := a.Name + "_truncated"
 			fs = append(fs, resultField{name: flag, at: at, self: fmt.Sprintf("its flag %q", flag),
 				what: fmt.Sprintf("the truncation flag of aggregate %d", j)})
@@ -344,7 +345,7 @@ func resultFields(w *WindowSpec) []resultField {
 
 // checkResultNames rejects a window whose result object would hold one
 // name twice (JSON readers keep one of them, silently).
-func checkResultNames(w *WindowSpec, at string) error {
+func checkResultNames(w *engine.WindowSpec, at string) error {
 	fs := resultFields(w)
 	for i, f := range fs {
 		for _, p := range fs[:i] {
@@ -357,7 +358,7 @@ func checkResultNames(w *WindowSpec, at string) error {
 }
 
 // parseResultBounds reads how the result names and reports its bounds.
-func parseResultBounds(wc *service.ParsedConfig, at string, w *WindowSpec) error {
+func parseResultBounds(wc *service.ParsedConfig, at string, w *engine.WindowSpec) error {
 	var err error
 	for _, f := range []struct {
 		name string
@@ -379,7 +380,7 @@ func parseResultBounds(wc *service.ParsedConfig, at string, w *WindowSpec) error
 		return err
 	}
 	if bounds == "activity" {
-		if w.Kind != Session {
+		if w.Kind != engine.Session {
 			return fmt.Errorf("field %s.%s: only session windows have activity bounds", at, fBounds)
 		}
 		w.ActivityBounds = true

@@ -10,6 +10,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/bloblang"
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/internal/eventtime"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 
 	"github.com/streamkit/pipeline/internal/meta"
 )
@@ -80,16 +81,16 @@ func (x *extractor) field(raw []byte, idx int, p []string) fieldRes {
 }
 
 // prepare sizes ev for the configured windows, reusing its slices.
-func (x *extractor) prepare(ev *Event) {
+func (x *extractor) prepare(ev *engine.Event) {
 	n := len(x.opts.windows)
 	if cap(ev.Inputs) < n {
-		ev.Inputs = make([]Input, n)
+		ev.Inputs = make([]engine.Input, n)
 	}
 	ev.Inputs = ev.Inputs[:n]
 	for i, w := range x.opts.windows {
 		in := &ev.Inputs[i]
 		if cap(in.Values) < len(w.values) {
-			in.Values = make([]Value, len(w.values))
+			in.Values = make([]engine.Value, len(w.values))
 		}
 		in.Values = in.Values[:len(w.values)]
 		in.Skip, in.Key = false, in.Key[:0]
@@ -99,7 +100,7 @@ func (x *extractor) prepare(ev *Event) {
 // extract fills ev from msg. windowed=false means no window takes the event.
 // Keys are written into ev's own reusable buffers and values may alias the
 // message bytes, so ev is valid while msg is (the whole WriteBatch call).
-func (x *extractor) extract(msg *service.Message, ev *Event, now int64) (windowed bool, err error) {
+func (x *extractor) extract(msg *service.Message, ev *engine.Event, now int64) (windowed bool, err error) {
 	x.prepare(ev)
 	var raw []byte
 	if x.needRaw {
@@ -259,14 +260,14 @@ func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSourc
 		if err != nil {
 			return nil, err
 		}
-		var v Value
+		var v engine.Value
 		if err := structuredValue(s, &v); err != nil {
 			return nil, err
 		}
 		if !v.Present {
 			return nil, errors.New("key mapping produced no value")
 		}
-		return appendCanonText(buf, &v), nil
+		return engine.AppendCanonText(buf, &v), nil
 	case w.keyPaths != nil:
 		for i, p := range w.keyPaths {
 			r := x.field(raw, x.keyIdx[wi][i], p)
@@ -274,7 +275,7 @@ func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSourc
 			if err != nil {
 				return nil, err
 			}
-			var val Value
+			var val engine.Value
 			if err := rawValue(v, found, &val); err != nil {
 				return nil, err
 			}
@@ -284,7 +285,7 @@ func (x *extractor) key(msg *service.Message, raw []byte, wi int, w *windowSourc
 			if i > 0 {
 				buf = append(buf, ':')
 			}
-			buf = appendCanonText(buf, &val)
+			buf = engine.AppendCanonText(buf, &val)
 		}
 		return buf, nil
 	}
@@ -303,7 +304,7 @@ func joinPath(p []string) string {
 }
 
 // value fills dst from src; res is the lookup result when src is a field.
-func value(msg *service.Message, res fieldRes, src *valueSource, dst *Value) error {
+func value(msg *service.Message, res fieldRes, src *valueSource, dst *engine.Value) error {
 	switch {
 	case src.field != nil:
 		if res.err != nil {
@@ -317,56 +318,56 @@ func value(msg *service.Message, res fieldRes, src *valueSource, dst *Value) err
 		}
 		return structuredValue(s, dst) // deleted: nil, absent
 	}
-	*dst = Value{}
+	*dst = engine.Value{}
 	return nil
 }
 
 // structuredValue converts a Bloblang result to an aggregate input.
-func structuredValue(s any, dst *Value) error {
-	*dst = Value{}
+func structuredValue(s any, dst *engine.Value) error {
+	*dst = engine.Value{}
 	switch x := s.(type) {
 	case nil:
 		return nil
 	case string:
 		b, _ := json.Marshal(x)
-		*dst = Value{Present: true, Str: []byte(x), JSON: b}
+		*dst = engine.Value{Present: true, Str: []byte(x), JSON: b}
 		return nil
 	case []byte: // content() and other byte results are strings to Bloblang
 		b, _ := json.Marshal(string(x))
-		*dst = Value{Present: true, Str: x, JSON: b}
+		*dst = engine.Value{Present: true, Str: x, JSON: b}
 		return nil
 	case int64, int, int32:
 		// Exact: a large integer ID must not go through float64 text.
 		b := strconv.AppendInt(nil, toInt(x), 10)
-		*dst = Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
+		*dst = engine.Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
 		return nil
 	case uint64, uint32:
 		b := strconv.AppendUint(nil, toUint(x), 10)
-		*dst = Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
+		*dst = engine.Value{Present: true, IsNum: true, Num: toFloat(x), Str: b, JSON: b}
 		return nil
 	case json.Number:
 		f, err := x.Float64()
 		if err != nil {
 			return err
 		}
-		*dst = Value{Present: true, IsNum: true, Num: f, Str: []byte(x.String()), JSON: []byte(x.String())}
+		*dst = engine.Value{Present: true, IsNum: true, Num: f, Str: []byte(x.String()), JSON: []byte(x.String())}
 		return nil
 	case float64, float32:
 		f := toFloat(x)
-		b := appendNum(nil, f)
-		*dst = Value{Present: true, IsNum: true, Num: f, Str: b, JSON: b}
+		b := engine.AppendNumber(nil, f)
+		*dst = engine.Value{Present: true, IsNum: true, Num: f, Str: b, JSON: b}
 		return nil
 	case time.Time:
 		s := x.UTC().Format(time.RFC3339Nano)
 		b, _ := json.Marshal(s)
-		*dst = Value{Present: true, Str: []byte(s), JSON: b}
+		*dst = engine.Value{Present: true, Str: []byte(s), JSON: b}
 		return nil
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	*dst = Value{Present: true, Str: b, JSON: b}
+	*dst = engine.Value{Present: true, Str: b, JSON: b}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/streamkit/pipeline/internal/eventtime"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // Fuzz targets for the hand-written fast paths: each must agree with the
@@ -138,7 +139,7 @@ func sameField(t *testing.T, doc []byte, path string) {
 	if r.found != rFound {
 		t.Fatalf("%q path %q: fast found=%v, encoding/json found=%v", doc, path, r.found, rFound)
 	}
-	var got, want Value
+	var got, want engine.Value
 	gErr := rawValue(r.raw, r.found, &got)
 	wErr := structuredValue(rv, &want)
 	if (gErr != nil) != (wErr != nil) {
@@ -148,7 +149,7 @@ func sameField(t *testing.T, doc []byte, path string) {
 		return
 	}
 	if got.Present != want.Present || got.IsNum != want.IsNum ||
-		math.Float64bits(got.Num) != math.Float64bits(want.Num) || isJSONString(&got) != isJSONString(&want) {
+		math.Float64bits(got.Num) != math.Float64bits(want.Num) || jsonString(&got) != jsonString(&want) {
 		t.Fatalf("%q path %q: fast %+v, encoding/json %+v", doc, path, got, want)
 	}
 	if !got.Present {
@@ -157,13 +158,17 @@ func sameField(t *testing.T, doc []byte, path string) {
 	var b1, b2 [64]byte
 	for _, c := range []struct {
 		what string
-		fn   func([]byte, *Value) []byte
-	}{{"text", appendCanonText}, {"distinct", distinctKey}, {"count_by", countByKey}} {
+		fn   func([]byte, *engine.Value) []byte
+	}{{"text", engine.AppendCanonText}, {"distinct", engine.DistinctKey}, {"count_by", engine.CountByKey}} {
 		if g, w := c.fn(b1[:0], &got), c.fn(b2[:0], &want); !bytes.Equal(g, w) {
 			t.Fatalf("%q path %q: %s %q, encoding/json %q", doc, path, c.what, g, w)
 		}
 	}
 }
+
+// jsonString reports whether v is a JSON string (the engine compares
+// strings by their content, other values by their canonical JSON).
+func jsonString(v *engine.Value) bool { return len(v.JSON) > 0 && v.JSON[0] == '"' }
 
 var jsonSeeds = []string{
 	` { "a" : 1, "s":"x\"y", "skip":{"q":[1,{"r":"}"}]}, "n":{"b":{"c":"deep"}}, "esc\u0041":true, "nul":null }`,

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // The fast path (key_field, timestamp_field, aggregate field) reads values
@@ -427,8 +429,8 @@ func skipContainer(d []byte, i, depth int) (int, error) {
 
 // rawValue converts raw JSON to an aggregate input without allocating for
 // numbers and escape-free strings.
-func rawValue(raw []byte, found bool, v *Value) error {
-	*v = Value{}
+func rawValue(raw []byte, found bool, v *engine.Value) error {
+	*v = engine.Value{}
 	if !found || len(raw) == 0 {
 		return nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/streamkit/pipeline/internal/meta"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -45,7 +46,7 @@ type ladderEntry struct {
 	judge int64 // the partition's watermark right after the event arrived
 	// bref is a hold on the event's input batch, released once its fate
 	// is written.
-	bref *Ack
+	bref *engine.Ack
 	// expires is the wall-clock time after which the partition stops
 	// waiting for the event; 0 while the router has not reported a route.
 	expires int64
@@ -205,7 +206,7 @@ func retriable(msg *service.Message) bool {
 // moves the partition's event time like any event and holds its windows and
 // its batch; a failed retry copy keeps its original's entry. The returned
 // failure is reported to routedLocked once the message is written.
-func (ps *partState) failedLocked(msg *service.Message, ev *Event, origin int64, fromSource bool, ref *Ack, now int64) ladderFailure {
+func (ps *partState) failedLocked(msg *service.Message, ev *engine.Event, origin int64, fromSource bool, ref *engine.Ack, now int64) ladderFailure {
 	l := &ps.ladder
 	if fromSource {
 		ps.eng.Observe(ev, now)
@@ -233,9 +234,9 @@ func (ps *partState) failedLocked(msg *service.Message, ev *Event, origin int64,
 // with it; the rest must have it too, so it counts as it is, without the
 // ladder: an enrichment that fails on the replay must not change what the
 // first run wrote (fields the enrichment adds are missing from it then).
-func (ps *partState) countedBeforeLocked(ev *Event) bool {
+func (ps *partState) countedBeforeLocked(ev *engine.Event) bool {
 	rel := ps.resume.Released
-	return rel != NoWatermark && rel > max(ps.eng.Watermark(), ev.Time)
+	return rel != engine.NoWatermark && rel > max(ps.eng.Watermark(), ev.Time)
 }
 
 // routedLocked applies the routes the router reported for failed events of

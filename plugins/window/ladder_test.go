@@ -11,6 +11,7 @@ import (
 	"github.com/redpanda-data/benthos/v4/public/service"
 
 	"github.com/streamkit/pipeline/internal/meta"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -32,7 +33,7 @@ func sourcedEvents(p *partition.Partition, o *outcomes, first int64, evs ...even
 	sb := p.NewBatch(first, first+int64(len(evs))-1, o.done(first))
 	var batch service.MessageBatch
 	for i, e := range evs {
-		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, e.key, FormatTime(at(e.secs)))))
+		m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, e.key, engine.FormatTime(at(e.secs)))))
 		m.MetaSetMut(partition.MetaKey, sb)
 		m.MetaSetMut("kafka_offset", int(first)+i)
 		if e.failed {
@@ -45,7 +46,7 @@ func sourcedEvents(p *partition.Partition, o *outcomes, first int64, evs ...even
 
 // retryCopyOf is the retry ladder's copy of the event at offset of ev/0.
 func retryCopyOf(offset int, key string, secs float64, failed bool) service.MessageBatch {
-	m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, FormatTime(at(secs)))))
+	m := service.NewMessage([]byte(fmt.Sprintf(`{"k":%q,"ts":%q}`, key, engine.FormatTime(at(secs)))))
 	m.MetaSetMut(meta.KafkaTopic, "ev")
 	m.MetaSetMut(meta.KafkaPartition, "0")
 	m.MetaSetMut(meta.RetryOriginalOffset, fmt.Sprint(offset))
@@ -128,7 +129,7 @@ func TestLadderHoldsTheWindowsOfARetriedEvent(t *testing.T) {
 
 	copyAck := writeCopy(t, b, retryCopyOf(1, "a", 2, false))
 	res, ack := readNow(t, b)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=2"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(0)) + "=2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v (the retried event counted in its window, not late)", got, want)
 	}
 	if order, _ := o.get(); len(order) != 0 {
@@ -169,7 +170,7 @@ func TestLadderDeadLetteredEventIsSkippedOnReplay(t *testing.T) {
 	write(t, b, sourcedEvents(p, &o, 2, event{key: "a", secs: 12}))
 	routeFailed(t, b, func(r ladderRouter) { r.LadderDead() })
 	res, ack := readNow(t, b)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
 	_ = ack(context.Background(), nil)
@@ -189,7 +190,7 @@ func TestLadderDeadLetteredEventIsSkippedOnReplay(t *testing.T) {
 	var o2 outcomes
 	write(t, b2, sourcedEvents(p2, &o2, 0, event{key: "a", secs: 1}, event{key: "a", secs: 2}, event{key: "a", secs: 12}))
 	res, _ = readNow(t, b2)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("replay results %v, want %v (the dead-lettered event skipped)", got, want)
 	}
 }
@@ -211,7 +212,7 @@ func TestLadderHoldExpires(t *testing.T) {
 	clock.Add(time.Millisecond)
 	b.tick()
 	res, ack := readNow(t, b)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(0)) + "=1"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v", got, want)
 	}
 	_ = ack(context.Background(), nil)
@@ -219,29 +220,6 @@ func TestLadderHoldExpires(t *testing.T) {
 	late, _ := readNow(t, b)
 	if c, _ := late[0].MetaGet(meta.ErrorClass); len(late) != 1 || c != meta.ClassLate {
 		t.Fatalf("the copy after the hold expired: %d messages, class %q; want it routed late", len(late), c)
-	}
-}
-
-// The engine alone: Hold caps closing, not the watermark; AddJudged judges
-// an event against the watermark it first arrived at.
-func TestEngineHoldAndJudgedAdd(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Name: "t", Kind: Tumbling, Size: sec(10)}, 0))
-	e.Add(mkEvent("a", at(1), 0), 0)
-	e.Hold(at(2))
-	e.Add(mkEvent("b", at(25), 0), 0)
-	if got := drain(t, e); len(got) != 0 || e.Watermark() != at(25) || e.ClosedTo() != at(2) {
-		t.Fatalf("held engine emitted %v (watermark %d, closed to %d)", got, e.Watermark(), e.ClosedTo())
-	}
-	if out := e.Add(mkEvent("c", at(3), 0), 0); len(out.Late) != 1 {
-		t.Fatalf("an event behind the watermark must be late whatever the hold: %+v", out)
-	}
-	if out := e.AddJudged(mkEvent("a", at(2), 0), 0, at(2)); len(out.Late) != 0 || out.Windowed != 1 {
-		t.Fatalf("judged at its first watermark the retried event is on time: %+v", out)
-	}
-	e.Hold(1<<63 - 1)
-	got := summary(drain(t, e))
-	if len(got) != 1 || got[0] != summary([]out{{Key: "a", Start: at(0), End: at(10), Events: 2}})[0] {
-		t.Fatalf("after the hold: %v, want a's [0,10) with 2 events first", got)
 	}
 }
 
@@ -260,7 +238,7 @@ func TestLadderCopyAheadOfItsReplayIsDropped(t *testing.T) {
 	}
 	write(t, b, sourcedEvents(p, &o, 1, event{key: "a", secs: 2}, event{key: "a", secs: 3}, event{key: "a", secs: 50}))
 	res, _ := readNow(t, b)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(0)) + "=3"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(0)) + "=3"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v (no event late: the copy did not move the watermark)", got, want)
 	}
 	if n := queuedMsgs(b); n != 0 {
@@ -328,7 +306,7 @@ func TestLadderReplayedFailureSettledBeforeCountsAsItIs(t *testing.T) {
 	// ladder; dead-lettered, it lets [10,20) close.
 	routeFailed(t, b, func(r ladderRouter) { r.LadderDead() })
 	res, ack := readNow(t, b)
-	if got, want := windowEvents(t, res), []string{"a@" + FormatTime(at(10)) + "=2"}; !reflect.DeepEqual(got, want) {
+	if got, want := windowEvents(t, res), []string{"a@" + engine.FormatTime(at(10)) + "=2"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("results %v, want %v (12 s, and 14 s counted as it is)", got, want)
 	}
 	// The batch of the event counted as it is waits for its window too.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // lateLogEvery is the least time between two late-event log lines.
@@ -27,7 +29,7 @@ func newLateLog(now func() time.Time, print func(string)) *lateLog {
 
 // late records a late event for l; it prints the line when the last one is
 // lateLogEvery old.
-func (ll *lateLog) late(key string, eventTime int64, l LateInfo) {
+func (ll *lateLog) late(key string, eventTime int64, l engine.LateInfo) {
 	ll.mu.Lock()
 	now := ll.now()
 	if !ll.last.IsZero() && now.Sub(ll.last) < lateLogEvery {
@@ -39,8 +41,8 @@ func (ll *lateLog) late(key string, eventTime int64, l LateInfo) {
 	ll.last, ll.suppressed = now, 0
 	ll.mu.Unlock()
 	msg := fmt.Sprintf("window %s: late event key=%q at %s missed [%s, %s) by %v (watermark %s), routed as late",
-		l.Window, key, FormatTime(eventTime), FormatTime(l.Start), FormatTime(l.End),
-		time.Duration(l.LateBy), FormatTime(l.Watermark))
+		l.Window, key, engine.FormatTime(eventTime), engine.FormatTime(l.Start), engine.FormatTime(l.End),
+		time.Duration(l.LateBy), engine.FormatTime(l.Watermark))
 	if n > 0 {
 		msg += fmt.Sprintf("; %d more late events since the last such line", n)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // A late event is logged with the window it missed, at most one line a
@@ -12,7 +14,7 @@ func TestLateLogIsRateLimited(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(0, at(100))}
 	var lines []string
 	ll := newLateLog(clock.Now, func(s string) { lines = append(lines, s) })
-	info := LateInfo{Window: "user_10s", Start: at(0), End: at(10), LateBy: sec(80), Watermark: at(90)}
+	info := engine.LateInfo{Window: "user_10s", Start: at(0), End: at(10), LateBy: 80 * time.Second, Watermark: at(90)}
 	ll.late("u1", at(3), info)
 	for range 5 {
 		clock.Add(100 * time.Millisecond)

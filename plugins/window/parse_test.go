@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/streamkit/pipeline/internal/eventtime"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 func TestLookup(t *testing.T) {
@@ -29,7 +30,7 @@ func TestLookup(t *testing.T) {
 	if _, _, err := lookup([]byte(`{"a":`), []string{"a"}); err == nil {
 		t.Error("truncated JSON accepted")
 	}
-	var v Value
+	var v engine.Value
 	if err := rawValue([]byte(`"a\u00e9"`), true, &v); err != nil || string(v.Str) != "aé" || !v.Present {
 		t.Errorf("escaped string: %q %v", v.Str, err)
 	}

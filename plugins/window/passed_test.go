@@ -7,6 +7,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 
+	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
 
@@ -20,7 +21,7 @@ func TestPassThroughIsNotWrittenAgainOnReplay(t *testing.T) {
 	var o outcomes
 	sb := p.NewBatch(0, 4, o.done(0))
 	var batch service.MessageBatch
-	for i, body := range []string{`{"k":"a","ts":"` + FormatTime(at(1)) + `"}`, `not json 1`, `{"k":"a","ts":"` + FormatTime(at(2)) + `"}`, `{"k":"a","ts":"` + FormatTime(at(3)) + `"}`, `not json 4`} {
+	for i, body := range []string{`{"k":"a","ts":"` + engine.FormatTime(at(1)) + `"}`, `not json 1`, `{"k":"a","ts":"` + engine.FormatTime(at(2)) + `"}`, `{"k":"a","ts":"` + engine.FormatTime(at(3)) + `"}`, `not json 4`} {
 		m := service.NewMessage([]byte(body))
 		m.MetaSetMut(partition.MetaKey, sb)
 		m.MetaSetMut("kafka_offset", i)

@@ -5,12 +5,12 @@ package window
 
 import (
 	"encoding/json"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/internal/eventtime"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // Point 3: an aggregate, the key or name_field named like another field of
@@ -62,99 +62,6 @@ func TestResultNameCollisionsFailLintNamingTheField(t *testing.T) {
 		if _, err := parseOptions(pc); err != nil {
 			t.Errorf("constructor rejected %s: %v", conf, err)
 		}
-	}
-}
-
-// runHeldOrNot feeds evs to an engine with the startup grace off, or held
-// for the whole stream (every event arrives within it), then flushes. It
-// returns, per event, the windows it was late for, and every result as
-// window/summary, sorted.
-func runHeldOrNot(t *testing.T, cfg Config, evs []*Event, held bool) ([]string, []string) {
-	t.Helper()
-	cfg.StartupGrace = 0
-	if held {
-		cfg.StartupGrace = sec(3600)
-	}
-	e := mustEngine(t, cfg)
-	var late, res []string
-	collect := func() {
-		for _, g := range e.Drain() {
-			for _, em := range g.Emissions {
-				res = append(res, g.Window+" "+summary([]out{{Key: em.Key, Start: em.Start, End: em.End, Events: em.Events}})[0])
-			}
-			g.Release(nil)
-		}
-	}
-	for _, ev := range evs {
-		o := e.Add(ev, at(0))
-		var ws []string
-		for _, l := range o.Late {
-			ws = append(ws, l.Window)
-		}
-		late = append(late, strings.Join(ws, ","))
-		collect()
-	}
-	e.Flush()
-	collect()
-	sort.Strings(res)
-	return late, res
-}
-
-// twoWindowEvent is an event for a buffer with two window definitions.
-func twoWindowEvent(key string, t int64, part int) *Event {
-	return &Event{Time: t, Partition: part, Inputs: []Input{{Key: []byte(key)}, {Key: []byte(key)}}}
-}
-
-// Point 4, first reproducer: with gap 5 s, one key at 0, 100, 2. The event
-// at 2 would join the session [0,5) only while the startup grace holds it
-// open; that session has closed for the event (5 <= its partition's
-// watermark 100), so it is late with the grace held as without it.
-func TestSessionLatenessDoesNotDependOnTheGrace(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Session, Gap: sec(5)}, 0)
-	evs := []*Event{mkEvent("a", at(0), 0), mkEvent("a", at(100), 0), mkEvent("a", at(2), 0)}
-	lateOff, resOff := runHeldOrNot(t, cfg, evs, false)
-	lateHeld, resHeld := runHeldOrNot(t, cfg, evs, true)
-	eq(t, lateOff, []string{"", "", "w"})
-	eq(t, lateHeld, lateOff)
-	eq(t, resOff, []string{"w a@00:00:00-00:00:05=1", "w a@00:01:40-00:01:45=1"})
-	eq(t, resHeld, resOff)
-}
-
-// Point 4, second reproducer: partition 1 sends z@0, partition 0 sends a@0,
-// a@100, a@2. The stage watermark stays at 0 (partition 1), but a@2 is
-// judged against its own partition (100) by every window definition: late
-// for the 10 s tumbling window and for the 5 s session alike.
-func TestSessionAndTumblingJudgeAnEventAgainstTheSameWatermark(t *testing.T) {
-	cfg := Config{Windows: []WindowSpec{
-		{Name: "tumbling", Kind: Tumbling, Size: sec(10), KeyName: "key", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
-		{Name: "session", Kind: Session, Gap: sec(5), KeyName: "key", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
-	}}
-	evs := []*Event{twoWindowEvent("z", at(0), 1), twoWindowEvent("a", at(0), 0), twoWindowEvent("a", at(100), 0), twoWindowEvent("a", at(2), 0)}
-	for _, held := range []bool{false, true} {
-		late, res := runHeldOrNot(t, cfg, evs, held)
-		eq(t, late, []string{"", "", "", "tumbling,session"})
-		eq(t, res, []string{
-			"session a@00:00:00-00:00:05=1", "session a@00:01:40-00:01:45=1", "session z@00:00:00-00:00:05=1",
-			"tumbling a@00:00:00-00:00:10=1", "tumbling a@00:01:40-00:01:50=1", "tumbling z@00:00:00-00:00:10=1",
-		})
-	}
-}
-
-// Point 4 for hopping windows: an event counts in each window that is open
-// for it, also while the grace holds an earlier window (closed for the
-// event) unemitted. 20 s windows every 10 s; a@12 arrives when its
-// partition is at 25 s, so [0,20) has closed for it and only [10,30) counts
-// it, with the grace held as without it.
-func TestHoppingEventLeavesOutWindowsClosedForIt(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Hopping, Size: sec(20), Slide: sec(10)}, 0)
-	evs := []*Event{mkEvent("a", at(5), 0), mkEvent("a", at(25), 0), mkEvent("a", at(12), 0)}
-	want := []string{
-		"w a@00:00:00-00:00:20=1", "w a@00:00:10-00:00:30=2", "w a@00:00:20-00:00:40=1", "w a@23:59:50-00:00:10=1",
-	}
-	for _, held := range []bool{false, true} {
-		late, res := runHeldOrNot(t, cfg, evs, held)
-		eq(t, late, []string{"", "", ""})
-		eq(t, res, want)
 	}
 }
 
@@ -230,11 +137,11 @@ func TestTimestampSpellingsOfOneInstantAllParse(t *testing.T) {
 	} {
 		got, err := rawTimestamp([]byte(`"` + c.s + `"`))
 		if err != nil || got != want+c.shift {
-			t.Errorf("timestamp_field %q: %s, %v; want %s", c.s, FormatTime(got), err, FormatTime(want+c.shift))
+			t.Errorf("timestamp_field %q: %s, %v; want %s", c.s, engine.FormatTime(got), err, engine.FormatTime(want+c.shift))
 		}
 		tm, err := eventtime.Parse(c.s)
 		if err != nil || tm.UnixNano() != want+c.shift {
-			t.Errorf("timestamp mapping %q: %v, %v; want %s", c.s, tm, err, FormatTime(want+c.shift))
+			t.Errorf("timestamp mapping %q: %v, %v; want %s", c.s, tm, err, engine.FormatTime(want+c.shift))
 		}
 	}
 }
@@ -254,10 +161,13 @@ func runDocs(t *testing.T, yaml string, docs ...string) ([]map[string]any, []err
 		t.Fatal(err)
 	}
 	x := newExtractor(o)
-	e := mustEngine(t, o.engine)
+	e, err := engine.New(o.engine)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var errs []error
 	for _, d := range docs {
-		ev := &Event{}
+		ev := &engine.Event{}
 		_, err := x.extract(service.NewMessage([]byte(d)), ev, at(0))
 		errs = append(errs, err)
 		if err == nil {
@@ -266,10 +176,18 @@ func runDocs(t *testing.T, yaml string, docs ...string) ([]map[string]any, []err
 	}
 	e.Flush()
 	var bodies []map[string]any
-	for _, o := range drain(t, e) {
-		delete(o.Body, "window_start")
-		delete(o.Body, "window_end")
-		bodies = append(bodies, o.Body)
+	for _, g := range e.Drain() {
+		for i, em := range g.Emissions {
+			var body map[string]any
+			raw := g.TakeBody(i, engine.FormatTime(em.Start), engine.FormatTime(em.End))
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("emission body is not JSON: %v: %s", err, raw)
+			}
+			delete(body, "window_start")
+			delete(body, "window_end")
+			bodies = append(bodies, body)
+		}
+		g.Release(nil)
 	}
 	return bodies, errs
 }
@@ -421,29 +339,4 @@ func TestSpecStatesTheDuplicateNameRule(t *testing.T) {
 			t.Errorf("the window spec does not say %q", text)
 		}
 	}
-}
-
-// Running `updates` of hopping windows leave out an event from the windows
-// that had closed for it, as the final results do.
-func TestHoppingUpdatesLeaveOutWindowsClosedForTheEvent(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Hopping, Size: sec(20), Slide: sec(10), Emit: EmitUpdates, EmitInterval: sec(1)}, 0)
-	cfg.StartupGrace = sec(3600) // held: nothing closes, [0,20) stays in memory
-	e := mustEngine(t, cfg)
-	for _, s := range []float64{5, 25, 12} {
-		e.Add(mkEvent("a", at(s), 0), at(0))
-	}
-	e.Tick(at(0))          // schedules the first update
-	e.Tick(at(0) + sec(1)) // emits it
-	var got []string
-	for _, g := range e.Drain() {
-		if g.Final {
-			t.Fatalf("a window closed during the grace: %+v", g)
-		}
-		for _, em := range g.Emissions {
-			got = append(got, summary([]out{{Key: em.Key, Start: em.Start, End: em.End, Events: em.Events}})[0])
-		}
-		g.Release(nil)
-	}
-	sort.Strings(got)
-	eq(t, got, []string{"a@00:00:00-00:00:20=1", "a@00:00:10-00:00:30=2", "a@00:00:20-00:00:40=1", "a@23:59:50-00:00:10=1"})
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/plugins/window/engine"
 )
 
 // walRetryDelay spaces out re-deliveries of a result the output nacked: with
@@ -50,7 +51,7 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 	if err := ackFn(ctx, nil); err != nil && b.log != nil {
 		b.log.Warnf("window: acknowledging a logged batch: %v", err)
 	}
-	b.ingest(ctx, kept, NewAck(ref.release))
+	b.ingest(ctx, kept, engine.NewAck(ref.release))
 	return nil
 }
 
@@ -66,7 +67,7 @@ func (b *windowBuffer) replayWAL() error {
 			batch[i] = fromWALMsg(&r.msgs[i])
 		}
 		n += int64(len(batch))
-		b.ingest(context.Background(), batch, NewAck(r.ref.release))
+		b.ingest(context.Background(), batch, engine.NewAck(r.ref.release))
 	})
 	if b.m.replayed != nil {
 		b.m.replayed.Incr(n)

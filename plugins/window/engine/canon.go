@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"bytes"
@@ -14,12 +14,12 @@ import (
 // compared as exact decimals (not as float64), so large integer IDs that
 // float64 cannot tell apart stay distinct.
 
-// distinctKey returns the identity of v for count_distinct, using dst as
+// DistinctKey returns the identity of v for count_distinct, using dst as
 // scratch. A string is its own content (no copy; the usual case); other
 // values are "\x00" + a type letter + their canonical text, and a string
 // that itself starts with "\x00" gets the "\x00s" prefix, so no string
 // equals a non-string.
-func distinctKey(dst []byte, v *Value) []byte {
+func DistinctKey(dst []byte, v *Value) []byte {
 	if isJSONString(v) {
 		if len(v.Str) == 0 || v.Str[0] != 0 {
 			return v.Str
@@ -34,19 +34,19 @@ func distinctKey(dst []byte, v *Value) []byte {
 	return appendCanonJSON(append(dst, 0, 'j'), v.JSON)
 }
 
-// countByKey is the count_by bucket of v: a string's content, other values
+// CountByKey is the count_by bucket of v: a string's content, other values
 // as canonical JSON (1.0 and 1e0 are the bucket "1").
-func countByKey(dst []byte, v *Value) []byte {
+func CountByKey(dst []byte, v *Value) []byte {
 	if isJSONString(v) {
 		return v.Str
 	}
-	return appendCanonText(dst, v)
+	return AppendCanonText(dst, v)
 }
 
-// appendCanonText appends v as a key or bucket name: a string's content,
+// AppendCanonText appends v as a key or bucket name: a string's content,
 // other values as canonical JSON, so key_field and key_mapping name the
 // same value alike.
-func appendCanonText(dst []byte, v *Value) []byte {
+func AppendCanonText(dst []byte, v *Value) []byte {
 	if isJSONString(v) {
 		return append(dst, v.Str...)
 	}
@@ -59,6 +59,8 @@ func appendCanonText(dst []byte, v *Value) []byte {
 }
 
 func isJSONString(v *Value) bool { return len(v.JSON) > 0 && v.JSON[0] == '"' }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // appendCanonNumber appends the canonical spelling of the JSON number num:
 // the shortest decimal of its exact value, as JavaScript prints numbers

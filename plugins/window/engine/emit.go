@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"strconv"
@@ -48,6 +48,18 @@ func (g *Group) body(e *Emission, start, end string) []byte {
 		return e.Body
 	}
 	return renderBody(g.spec, e.Key, start, end, e.st)
+}
+
+// TakeBody returns emission i's body, rendering it if the engine left it to
+// the reader, and forgets it: the caller (the message built from it) owns
+// it now, and the group no longer keeps the emission's state alive. start
+// and end are the emission's bounds formatted by FormatTime (callers format
+// them once per window, not once per key).
+func (g *Group) TakeBody(i int, start, end string) []byte {
+	e := &g.Emissions[i]
+	b := g.body(e, start, end)
+	e.Body, e.st = nil, nil
+	return b
 }
 
 // Release resolves the group's holds. Call exactly once.
@@ -122,7 +134,7 @@ func renderBody(spec *WindowSpec, key string, start, end string, st *state) []by
 func appendBounds(b []byte, spec *WindowSpec, start, end string) []byte {
 	startNs, endNs := parseBound(start), parseBound(end)
 	if spec.ActivityBounds {
-		endNs -= spec.Gap // a session's window ends one gap after its last event
+		endNs -= int64(spec.Gap) // a session's window ends one gap after its last event
 		end = FormatTime(endNs)
 	}
 	b = append(b, ',')

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"errors"
@@ -37,15 +37,15 @@ const (
 	EmitUpdates
 )
 
-// WindowSpec is one named window definition. Durations are nanoseconds.
+// WindowSpec is one named window definition.
 type WindowSpec struct {
 	Name      string
 	Kind      Kind
-	Size      int64 // tumbling, hopping
-	Slide     int64 // hopping
-	Offset    int64 // tumbling, hopping: shifts the UTC-epoch alignment
-	Gap       int64 // session inactivity gap
-	MaxLength int64 // session: 0 = unbounded
+	Size      time.Duration // tumbling, hopping
+	Slide     time.Duration // hopping
+	Offset    time.Duration // tumbling, hopping: shifts the UTC-epoch alignment
+	Gap       time.Duration // session inactivity gap
+	MaxLength time.Duration // session: 0 = unbounded
 	KeyName   string
 	NameField string // "": the body does not name its window
 	// Result bounds: the names of the start and end fields of the body,
@@ -57,19 +57,21 @@ type WindowSpec struct {
 	DurationField        string
 	ActivityBounds       bool
 	Emit                 EmitMode
-	EmitInterval         int64
+	EmitInterval         time.Duration
 	Aggs                 []AggSpec
 }
 
-// Config configures an Engine. Durations are nanoseconds.
+// Config configures an Engine. Instants (event times, the watermark, the
+// wall clock passed to its methods) are unix nanoseconds as int64; lengths
+// of time are time.Duration.
 type Config struct {
-	AllowedLateness int64
-	IdleTimeout     int64 // 0: off; the output is then a pure function of the input
-	MaxFutureSkew   int64 // 0: off
+	AllowedLateness time.Duration
+	IdleTimeout     time.Duration // 0: off; the output is then a pure function of the input
+	MaxFutureSkew   time.Duration // 0: off
 	// StartupGrace holds the stage watermark for this long (wall clock)
 	// after the first event, so every partition with a backlog registers
 	// before windows close. 0: off (no wall-clock dependence at all).
-	StartupGrace int64
+	StartupGrace time.Duration
 	Windows      []WindowSpec
 }
 
@@ -111,7 +113,7 @@ func (c *Config) Validate() error {
 					return fmt.Errorf("%s.slide: must be greater than zero for hopping windows", at)
 				}
 				if w.Slide > w.Size {
-					return fmt.Errorf("%s.slide: %v must not exceed size %v", at, w.Slide, w.Size)
+					return fmt.Errorf("%s.slide: %v must not exceed size %v", at, int64(w.Slide), int64(w.Size))
 				}
 			}
 		case Session:
@@ -170,8 +172,8 @@ type Input struct {
 type LateInfo struct {
 	Window     string
 	Start, End int64
-	LateBy     int64 // watermark - (end + allowed_lateness), ns, >= 0
-	Watermark  int64 // the watermark the event was judged against (see Add)
+	LateBy     time.Duration // watermark - (end + allowed_lateness), >= 0
+	Watermark  int64         // the watermark the event was judged against (see Add)
 }
 
 // Outcome reports what Add did with an event.
@@ -214,18 +216,18 @@ type Engine struct {
 	hold int64
 }
 
-// NewEngine validates cfg and builds an engine.
-func NewEngine(cfg Config) (*Engine, error) {
+// New validates cfg and builds an engine.
+func New(cfg Config) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, wm: newWatermarks(cfg.IdleTimeout, cfg.StartupGrace), hold: math.MaxInt64}
+	e := &Engine{cfg: cfg, wm: newWatermarks(int64(cfg.IdleTimeout), int64(cfg.StartupGrace)), hold: math.MaxInt64}
 	for i := range cfg.Windows {
 		w := &e.cfg.Windows[i]
 		if w.Kind == Session {
-			e.ops = append(e.ops, newSessionOp(w, cfg.AllowedLateness))
+			e.ops = append(e.ops, newSessionOp(w, int64(cfg.AllowedLateness)))
 		} else {
-			e.ops = append(e.ops, newPaneOp(w, cfg.AllowedLateness))
+			e.ops = append(e.ops, newPaneOp(w, int64(cfg.AllowedLateness)))
 		}
 	}
 	e.nextUpd = make([]int64, len(e.ops))
@@ -240,9 +242,9 @@ func NewEngine(cfg Config) (*Engine, error) {
 // after it), and it lets a back-pressured caller close windows with the
 // blocked event's time (see Observe) without changing any result.
 func (e *Engine) Add(ev *Event, now int64) Outcome {
-	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+e.cfg.MaxFutureSkew {
+	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+int64(e.cfg.MaxFutureSkew) {
 		return Outcome{Err: fmt.Errorf("%w: %s is more than %v ahead of the wall clock %s",
-			ErrFutureSkew, FormatTime(ev.Time), durationString(e.cfg.MaxFutureSkew), FormatTime(now))}
+			ErrFutureSkew, FormatTime(ev.Time), e.cfg.MaxFutureSkew, FormatTime(now))}
 	}
 	e.Observe(ev, now)
 	return e.add(ev, max(e.wm.stage, e.wm.part(ev.Partition)))
@@ -254,7 +256,7 @@ func (e *Engine) Add(ev *Event, now int64) Outcome {
 // then. Its windows are still open if the partition's closing was held at
 // judge meanwhile (Hold).
 func (e *Engine) AddJudged(ev *Event, now, judge int64) Outcome {
-	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+e.cfg.MaxFutureSkew {
+	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+int64(e.cfg.MaxFutureSkew) {
 		return e.Add(ev, now)
 	}
 	e.Observe(ev, now)
@@ -272,7 +274,7 @@ func (e *Engine) add(ev *Event, wm int64) Outcome {
 		if late {
 			out.Late = append(out.Late, LateInfo{
 				Window: e.cfg.Windows[i].Name, Start: start, End: end, Watermark: wm,
-				LateBy: max(0, wm-(end+e.cfg.AllowedLateness)),
+				LateBy: time.Duration(max(0, wm-(end+int64(e.cfg.AllowedLateness)))),
 			})
 			continue
 		}
@@ -285,7 +287,7 @@ func (e *Engine) add(ev *Event, wm int64) Outcome {
 // it, closing windows it completes. Add calls it; a caller blocked on
 // max_open_windows calls it so the blocked event can still free space.
 func (e *Engine) Observe(ev *Event, now int64) {
-	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+e.cfg.MaxFutureSkew {
+	if e.cfg.MaxFutureSkew > 0 && ev.Time > now+int64(e.cfg.MaxFutureSkew) {
 		return
 	}
 	if e.wm.observe(ev.Partition, ev.Time, now) {
@@ -305,12 +307,12 @@ func (e *Engine) Tick(now int64) {
 			continue
 		}
 		if e.nextUpd[i] == 0 {
-			e.nextUpd[i] = now + w.EmitInterval
+			e.nextUpd[i] = now + int64(w.EmitInterval)
 			continue
 		}
 		if now >= e.nextUpd[i] {
 			e.out = op.updates(e.out)
-			e.nextUpd[i] = now + w.EmitInterval
+			e.nextUpd[i] = now + int64(w.EmitInterval)
 		}
 	}
 }
@@ -393,5 +395,3 @@ func (e *Engine) Open() int {
 
 // Watermark is the stage watermark (NoWatermark before the first event).
 func (e *Engine) Watermark() int64 { return e.wm.stage }
-
-func durationString(ns int64) string { return time.Duration(ns).String() }

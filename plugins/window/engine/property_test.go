@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"encoding/json"
@@ -142,8 +142,8 @@ func TestPropertyTumblingHoppingMatchesBruteForce(t *testing.T) {
 		}
 		offset := int64(r.Intn(20)) * 250 * int64(time.Millisecond)
 		lateness := int64(r.Intn(5)) * int64(time.Second)
-		cfg := Config{AllowedLateness: lateness, Windows: []WindowSpec{{
-			Name: "w", Kind: kind, Size: size, Slide: slide, Offset: offset, KeyName: "key", Aggs: propAggs,
+		cfg := Config{AllowedLateness: time.Duration(lateness), Windows: []WindowSpec{{
+			Name: "w", Kind: kind, Size: time.Duration(size), Slide: time.Duration(slide), Offset: time.Duration(offset), KeyName: "key", Aggs: propAggs,
 		}}}
 		evs := genEvents(r, 150+r.Intn(150), sec(8))
 		got, late := runEngine(t, cfg, evs)
@@ -197,8 +197,8 @@ func TestPropertySessionsMatchBruteForce(t *testing.T) {
 		r := rand.New(rand.NewSource(seed))
 		gap := sec(float64(1 + r.Intn(8)))
 		lateness := sec(float64(r.Intn(6)))
-		cfg := Config{AllowedLateness: lateness, Windows: []WindowSpec{{
-			Name: "s", Kind: Session, Gap: gap, KeyName: "key", Aggs: propAggs,
+		cfg := Config{AllowedLateness: time.Duration(lateness), Windows: []WindowSpec{{
+			Name: "s", Kind: Session, Gap: time.Duration(gap), KeyName: "key", Aggs: propAggs,
 		}}}
 		// Disorder within the allowed lateness across one partition: no
 		// event is late, so sessions are exactly the gap-split chains.

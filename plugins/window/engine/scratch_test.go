@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"strings"
@@ -15,7 +15,7 @@ func TestHoppingScratchStatesDoNotLeak(t *testing.T) {
 		{Name: "by", Kind: AggCountBy, HasInput: true, Limit: 1},
 		{Name: "first", Kind: AggFirst, HasInput: true},
 	}
-	e := mustEngine(t, Config{Windows: []WindowSpec{{Name: "h", Kind: Hopping, Size: sec(20), Slide: sec(10), KeyName: "key", Aggs: aggs}}})
+	e := mustEngine(t, Config{Windows: []WindowSpec{{Name: "h", Kind: Hopping, Size: dur(20), Slide: dur(10), KeyName: "key", Aggs: aggs}}})
 	for i, p := range []string{"/a", "/b", "/c"} {
 		e.Add(mkEvent("a", at(float64(1+i)), 0, strVal(p), strVal(p), strVal(p), strVal(p), strVal(p)), 0)
 	}

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"encoding/json"
@@ -9,7 +9,7 @@ import (
 )
 
 func TestTumblingUTCAlignmentAndClose(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0))
 	now := at(0)
 	// Windows align to the UTC epoch: 00:00:00-00:00:10, not to the first event.
 	for _, x := range []struct {
@@ -36,14 +36,14 @@ func TestTumblingUTCAlignmentAndClose(t *testing.T) {
 
 func TestTumblingOffset(t *testing.T) {
 	// 1h windows shifted by 15m: [23:15, 00:15), [00:15, 01:15).
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(3600), Offset: sec(900)}, 0))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(3600), Offset: dur(900)}, 0))
 	e.Add(mkEvent("k", at(60), 0), 0)
 	e.Add(mkEvent("k", at(1000), 0), 0)
 	e.Flush()
 	eq(t, summary(drain(t, e)), []string{"k@23:15:00-00:15:00=1", "k@00:15:00-01:15:00=1"})
 
 	// Negative offsets and pre-epoch instants align the same way.
-	e = mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(10), Offset: -sec(3)}, 0))
+	e = mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(10), Offset: -dur(3)}, 0))
 	e.Add(mkEvent("k", -sec(1), 0), 0)
 	e.Flush()
 	got := drain(t, e)
@@ -53,7 +53,7 @@ func TestTumblingOffset(t *testing.T) {
 }
 
 func TestOutOfOrderWithinLatenessAndLateAfterClose(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 5*time.Second))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 5*time.Second))
 	e.Add(mkEvent("a", at(1), 0), 0)
 	e.Add(mkEvent("a", at(12), 0), 0) // watermark 12 < 10+5: first window still open
 	if o := e.Add(mkEvent("a", at(8), 0), 0); len(o.Late) != 0 || o.Windowed != 1 {
@@ -74,7 +74,7 @@ func TestOutOfOrderWithinLatenessAndLateAfterClose(t *testing.T) {
 		t.Fatalf("late info %+v", l)
 	}
 	e.Add(mkEvent("a", at(18), 0), 0)
-	if o := e.Add(mkEvent("a", at(2), 0), 0); len(o.Late) != 1 || o.Late[0].LateBy != sec(3) {
+	if o := e.Add(mkEvent("a", at(2), 0), 0); len(o.Late) != 1 || o.Late[0].LateBy != dur(3) {
 		t.Fatalf("late_by: %+v", o.Late)
 	}
 	e.Flush()
@@ -82,7 +82,7 @@ func TestOutOfOrderWithinLatenessAndLateAfterClose(t *testing.T) {
 }
 
 func TestHoppingWindows(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Hopping, Size: sec(60), Slide: sec(20)}, 0))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Hopping, Size: dur(60), Slide: dur(20)}, 0))
 	for _, s := range []float64{5, 25, 45, 65} {
 		e.Add(mkEvent("k", at(s), 0), 0)
 	}
@@ -105,7 +105,7 @@ func TestHoppingWindows(t *testing.T) {
 }
 
 func TestSessionMergeThreeSessionsByBridgingEvents(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Session, Gap: sec(15), Aggs: []AggSpec{
+	cfg := countCfg(WindowSpec{Kind: Session, Gap: dur(15), Aggs: []AggSpec{
 		{Name: "n", Kind: AggCount}, {Name: "sum", Kind: AggSum, HasInput: true},
 		{Name: "first", Kind: AggFirst, HasInput: true}, {Name: "last", Kind: AggLast, HasInput: true},
 		{Name: "pages", Kind: AggCountDistinct, HasInput: true, Limit: 10},
@@ -135,7 +135,7 @@ func TestSessionMergeThreeSessionsByBridgingEvents(t *testing.T) {
 }
 
 func TestSessionCloseLateAndMaxLength(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Session, Gap: sec(10), MaxLength: sec(30)}, 0))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Session, Gap: dur(10), MaxLength: dur(30)}, 0))
 	for _, s := range []float64{0, 8, 16, 24} { // 24+10-0 = 34 > 30: new session at 24
 		e.Add(mkEvent("u", at(s), 0), 0)
 	}
@@ -149,8 +149,8 @@ func TestSessionCloseLateAndMaxLength(t *testing.T) {
 }
 
 func TestMinWatermarkAcrossPartitionsWithOneIdle(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0)
-	cfg.IdleTimeout = sec(60)
+	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0)
+	cfg.IdleTimeout = dur(60)
 	e := mustEngine(t, cfg)
 	wall := at(1000)
 	e.Add(mkEvent("a", at(1), 1), wall)
@@ -179,9 +179,9 @@ func TestMinWatermarkAcrossPartitionsWithOneIdle(t *testing.T) {
 
 func TestIdleCloseOnOff(t *testing.T) {
 	for _, idle := range []bool{false, true} {
-		cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0)
+		cfg := countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0)
 		if idle {
-			cfg.IdleTimeout = sec(30)
+			cfg.IdleTimeout = dur(30)
 		}
 		e := mustEngine(t, cfg)
 		wall := at(5)
@@ -205,8 +205,8 @@ func TestIdleCloseOnOff(t *testing.T) {
 }
 
 func TestMaxFutureSkew(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0)
-	cfg.MaxFutureSkew = sec(60)
+	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0)
+	cfg.MaxFutureSkew = dur(60)
 	e := mustEngine(t, cfg)
 	o := e.Add(mkEvent("a", at(100), 0), at(39))
 	if !errors.Is(o.Err, ErrFutureSkew) {
@@ -230,7 +230,7 @@ func TestAggregates(t *testing.T) {
 		{Name: "collect", Kind: AggCollect, HasInput: true, Limit: 3},
 		{Name: "by", Kind: AggCountBy, HasInput: true, Limit: 2},
 	}
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(60), Aggs: aggs}, 60*time.Second))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(60), Aggs: aggs}, 60*time.Second))
 	add := func(s float64, v Value) {
 		vals := make([]Value, len(aggs))
 		for i := range vals {
@@ -264,7 +264,7 @@ func TestAggregates(t *testing.T) {
 }
 
 func TestEmitUpdates(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(60), Emit: EmitUpdates, EmitInterval: sec(5)}, 0)
+	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: dur(60), Emit: EmitUpdates, EmitInterval: dur(5)}, 0)
 	e := mustEngine(t, cfg)
 	e.Tick(at(0)) // arms the interval
 	e.Add(mkEvent("a", at(1), 0), at(1))
@@ -296,8 +296,8 @@ func TestEmitUpdates(t *testing.T) {
 
 func TestMultipleWindows(t *testing.T) {
 	cfg := Config{Windows: []WindowSpec{
-		{Name: "t", Kind: Tumbling, Size: sec(10), KeyName: "user", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
-		{Name: "s", Kind: Session, Gap: sec(30), KeyName: "user", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
+		{Name: "t", Kind: Tumbling, Size: dur(10), KeyName: "user", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
+		{Name: "s", Kind: Session, Gap: dur(30), KeyName: "user", Aggs: []AggSpec{{Name: "n", Kind: AggCount}}},
 	}}
 	e := mustEngine(t, cfg)
 	ev := &Event{Time: at(1), Inputs: []Input{{Key: []byte("u")}, {Key: []byte("u")}}}
@@ -320,8 +320,8 @@ func TestMultipleWindows(t *testing.T) {
 
 func TestAckHeldUntilEveryWindowAcked(t *testing.T) {
 	cfg := Config{Windows: []WindowSpec{
-		{Name: "h", Kind: Hopping, Size: sec(20), Slide: sec(10), KeyName: "key"},
-		{Name: "s", Kind: Session, Gap: sec(5), KeyName: "key"},
+		{Name: "h", Kind: Hopping, Size: dur(20), Slide: dur(10), KeyName: "key"},
+		{Name: "s", Kind: Session, Gap: dur(5), KeyName: "key"},
 	}}
 	e := mustEngine(t, cfg)
 	var acked []error
@@ -351,7 +351,7 @@ func TestAckHeldUntilEveryWindowAcked(t *testing.T) {
 }
 
 func TestAbortNacksOpenWindows(t *testing.T) {
-	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0))
+	e := mustEngine(t, countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0))
 	var got []error
 	ref := NewAck(func(err error) { got = append(got, err) })
 	e.Add(&Event{Time: at(1), Ref: ref, Inputs: []Input{{Key: []byte("a")}}}, 0)
@@ -378,7 +378,7 @@ func TestValidate(t *testing.T) {
 		{WindowSpec{Name: "a", Kind: Tumbling, Size: 1, Aggs: []AggSpec{{Name: "s", Kind: AggSum}}}, "windows[0].aggregates[0]"},
 	}
 	for _, c := range bad {
-		_, err := NewEngine(Config{Windows: []WindowSpec{c.w}})
+		_, err := New(Config{Windows: []WindowSpec{c.w}})
 		if err == nil || !contains(err.Error(), c.want) {
 			t.Errorf("%+v: err %v, want mention of %s", c.w, err, c.want)
 		}
@@ -409,7 +409,7 @@ func TestFloorDivAlign(t *testing.T) {
 }
 
 func TestNameFieldNamesTheWindowInTheBody(t *testing.T) {
-	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: sec(10)}, 0)
+	cfg := countCfg(WindowSpec{Kind: Tumbling, Size: dur(10)}, 0)
 	cfg.Windows[0].Name, cfg.Windows[0].KeyName, cfg.Windows[0].NameField = "user_10s", "user_id", "window"
 	e := mustEngine(t, cfg)
 	e.Add(mkEvent("u1", at(1), 0), at(1))
@@ -434,9 +434,9 @@ func TestPlainCountsWithoutAccumulatorsMatchTheAccumulatorPath(t *testing.T) {
 	plain := []AggSpec{{Name: "n", Kind: AggCount}, {Name: "m", Kind: AggCount}}
 	withSum := append(append([]AggSpec{}, plain...), AggSpec{Name: "s", Kind: AggSum, HasInput: true})
 	for _, w := range []WindowSpec{
-		{Kind: Tumbling, Size: sec(10)},
-		{Kind: Hopping, Size: sec(30), Slide: sec(10)},
-		{Kind: Session, Gap: sec(5)},
+		{Kind: Tumbling, Size: dur(10)},
+		{Kind: Hopping, Size: dur(30), Slide: dur(10)},
+		{Kind: Session, Gap: dur(5)},
 	} {
 		run := func(aggs []AggSpec) []out {
 			w := w
@@ -468,7 +468,7 @@ func TestPlainCountsWithoutAccumulatorsMatchTheAccumulatorPath(t *testing.T) {
 // same window, later windows and sessions of the same key) must not change
 // them.
 func TestLazilyRenderedResultsAreTheCountsAtClose(t *testing.T) {
-	for _, w := range []WindowSpec{{Kind: Tumbling, Size: sec(10)}, {Kind: Session, Gap: sec(5)}} {
+	for _, w := range []WindowSpec{{Kind: Tumbling, Size: dur(10)}, {Kind: Session, Gap: dur(5)}} {
 		e := mustEngine(t, countCfg(w, 0))
 		e.Add(mkEvent("a", at(1), 0), 0)
 		e.Add(mkEvent("a", at(2), 0), 0)

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"math"
@@ -49,13 +49,13 @@ type paneOp struct {
 }
 
 func newPaneOp(w *WindowSpec, lateness int64) *paneOp {
-	slide := w.Slide
+	size, slide := int64(w.Size), int64(w.Slide)
 	if w.Kind == Tumbling || slide <= 0 {
-		slide = w.Size
+		slide = size
 	}
 	return &paneOp{
-		spec: w, size: w.Size, slide: slide, pane: gcd(w.Size, slide),
-		offset: w.Offset, lateness: lateness, panes: map[int64]*pane{},
+		spec: w, size: size, slide: slide, pane: gcd(size, slide),
+		offset: int64(w.Offset), lateness: lateness, panes: map[int64]*pane{},
 		accums: accumsFor(w.Aggs),
 	}
 }
@@ -87,7 +87,7 @@ func (o *paneOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int64, 
 		o.insertOrder(ps)
 	}
 	if ref != nil && p.lastRef != ref {
-		p.ack.adopt(ref)
+		p.ack.Adopt(ref)
 		p.lastRef = ref
 	}
 	keys := p.keys

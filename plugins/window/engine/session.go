@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"container/heap"
@@ -60,7 +60,7 @@ type sessionOp struct {
 
 func newSessionOp(w *WindowSpec, lateness int64) *sessionOp {
 	return &sessionOp{
-		spec: w, gap: w.Gap, maxLen: w.MaxLength, lateness: lateness,
+		spec: w, gap: int64(w.Gap), maxLen: int64(w.MaxLength), lateness: lateness,
 		keys: map[string][]*session{}, slots: map[int64]*slot{},
 		accums: accumsFor(w.Aggs),
 	}
@@ -171,7 +171,7 @@ func (o *sessionOp) holdSlot(s *session, t int64, ref *Ack) {
 		o.slots[idx] = sl
 	}
 	if ref != nil && sl.lastRef != ref {
-		sl.ack.adopt(ref)
+		sl.ack.Adopt(ref)
 		sl.lastRef = ref
 	}
 	if n := len(s.slots); n == 0 || s.slots[n-1] != sl {

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"encoding/json"
@@ -126,7 +126,7 @@ type mSession struct {
 // model computes the expected result of feeding evs, in order, to an engine
 // with cfg, the grace ending before event graceEnd.
 func model(cfg Config, evs []mEvent, graceEnd int) modelResult {
-	L := cfg.AllowedLateness
+	L := int64(cfg.AllowedLateness)
 	pmax := map[int]int64{}
 	stage := int64(NoWatermark)
 	holding := graceEnd != graceNone
@@ -159,15 +159,16 @@ func model(cfg Config, evs []mEvent, graceEnd int) modelResult {
 		var late []string
 		for wi := range cfg.Windows {
 			w := &cfg.Windows[wi]
+			size, gap, maxLength := int64(w.Size), int64(w.Gap), int64(w.MaxLength)
 			if w.Kind != Session {
-				slide := w.Slide
+				slide := int64(w.Slide)
 				if w.Kind == Tumbling {
-					slide = w.Size
+					slide = size
 				}
 				counted := false
-				for s := alignDown(e.t, slide, w.Offset); s+w.Size > e.t; s -= slide {
-					if s+w.Size+L > judge {
-						id := w.Name + "|" + (&Emission{Key: e.key, Start: s, End: s + w.Size}).ID()
+				for s := alignDown(e.t, slide, int64(w.Offset)); s+size > e.t; s -= slide {
+					if s+size+L > judge {
+						id := w.Name + "|" + (&Emission{Key: e.key, Start: s, End: s + size}).ID()
 						windows[id] = append(windows[id], p)
 						counted = true
 					}
@@ -177,11 +178,11 @@ func model(cfg Config, evs []mEvent, graceEnd int) modelResult {
 				}
 				continue
 			}
-			fits := func(start, last int64) bool { return w.MaxLength == 0 || last+w.Gap-start <= w.MaxLength }
+			fits := func(start, last int64) bool { return maxLength == 0 || last+gap-start <= maxLength }
 			list := sessions[wi][e.key]
 			var over []*mSession
 			for _, s := range list {
-				if s.start < e.t+w.Gap && e.t < s.last+w.Gap && s.last+w.Gap+L > judge {
+				if s.start < e.t+gap && e.t < s.last+gap && s.last+gap+L > judge {
 					over = append(over, s)
 				}
 			}
@@ -208,7 +209,7 @@ func model(cfg Config, evs []mEvent, graceEnd int) modelResult {
 				}
 			}
 			if target == nil {
-				if e.t+w.Gap+L <= judge {
+				if e.t+gap+L <= judge {
 					late = append(late, w.Name)
 					continue
 				}
@@ -234,7 +235,7 @@ func model(cfg Config, evs []mEvent, graceEnd int) modelResult {
 		w := &cfg.Windows[wi]
 		for k, list := range byKey {
 			for _, s := range list {
-				windows[w.Name+"|"+(&Emission{Key: k, Start: s.start, End: s.last + w.Gap}).ID()] = s.evs
+				windows[w.Name+"|"+(&Emission{Key: k, Start: s.start, End: s.last + int64(w.Gap)}).ID()] = s.evs
 			}
 		}
 	}
@@ -356,20 +357,20 @@ func runBatches(t *testing.T, r *rand.Rand, cfg Config, evs []mEvent, graceEnd i
 
 // modelConfig draws the window definitions of one run.
 func modelConfig(r *rand.Rand) Config {
-	q := 250 * int64(time.Millisecond)
+	q := 250 * time.Millisecond
 	tumbling := func(name string) WindowSpec {
-		return WindowSpec{Name: name, Kind: Tumbling, Size: sec(float64(1 + r.Intn(10))), Offset: int64(r.Intn(20)) * q}
+		return WindowSpec{Name: name, Kind: Tumbling, Size: dur(float64(1 + r.Intn(10))), Offset: time.Duration(r.Intn(20)) * q}
 	}
 	hopping := func(name string) WindowSpec {
-		size := sec(float64(2 + r.Intn(10)))
-		slide := size / int64(1+r.Intn(4))
-		slide -= slide % int64(time.Millisecond)
-		return WindowSpec{Name: name, Kind: Hopping, Size: size, Slide: slide, Offset: int64(r.Intn(20)) * q}
+		size := dur(float64(2 + r.Intn(10)))
+		slide := size / time.Duration(1+r.Intn(4))
+		slide -= slide % time.Millisecond
+		return WindowSpec{Name: name, Kind: Hopping, Size: size, Slide: slide, Offset: time.Duration(r.Intn(20)) * q}
 	}
 	session := func(name string) WindowSpec {
-		w := WindowSpec{Name: name, Kind: Session, Gap: sec(float64(1 + r.Intn(8)))}
+		w := WindowSpec{Name: name, Kind: Session, Gap: dur(float64(1 + r.Intn(8)))}
 		if r.Intn(3) == 0 {
-			w.MaxLength = w.Gap * int64(1+r.Intn(4))
+			w.MaxLength = w.Gap * time.Duration(1+r.Intn(4))
 		}
 		return w
 	}
@@ -387,7 +388,7 @@ func modelConfig(r *rand.Rand) Config {
 	for i := range ws {
 		ws[i].KeyName, ws[i].Aggs = "key", propAggs
 	}
-	return Config{AllowedLateness: sec(float64(r.Intn(5))), Windows: ws}
+	return Config{AllowedLateness: dur(float64(r.Intn(5))), Windows: ws}
 }
 
 // compareModel reports the first difference between two results.

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import (
 	"math"
@@ -134,7 +134,7 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		// Values are compared by what they are, not by their JSON
 		// spelling (canon.go); the scratch keeps numbers off the heap.
 		var scratch [48]byte
-		k := distinctKey(scratch[:0], v)
+		k := DistinctKey(scratch[:0], v)
 		if !a.set.incIfPresent(k, 0) {
 			if a.set.len() < spec.Limit {
 				addTo(&a.set, string(k), 0)
@@ -153,7 +153,7 @@ func (a *accum) update(spec *AggSpec, v *Value, t, seq int64) {
 		a.insertItem(spec.Limit, item{t: t, seq: seq, raw: string(v.JSON)})
 	case AggCountBy:
 		var scratch [48]byte
-		k := countByKey(scratch[:0], v)
+		k := CountByKey(scratch[:0], v)
 		if !a.counts.incIfPresent(k, 1) {
 			a.countBy(spec.Limit, string(k), 1)
 		}
@@ -240,7 +240,8 @@ func (a *accum) merge(spec *AggSpec, src *accum) {
 	}
 }
 
-func appendNum(b []byte, f float64) []byte {
+// AppendNumber appends f as a JSON number (null for NaN and infinities).
+func AppendNumber(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, "null"...)
 	}
@@ -253,17 +254,17 @@ func (a *accum) appendJSON(b []byte, spec *AggSpec) []byte {
 	case AggCount:
 		return strconv.AppendInt(b, a.n, 10)
 	case AggSum:
-		return appendNum(b, a.f)
+		return AppendNumber(b, a.f)
 	case AggMin, AggMax:
 		if a.n == 0 {
 			return append(b, "null"...)
 		}
-		return appendNum(b, a.f)
+		return AppendNumber(b, a.f)
 	case AggAvg:
 		if a.n == 0 {
 			return append(b, "null"...)
 		}
-		return appendNum(b, a.f/float64(a.n))
+		return AppendNumber(b, a.f/float64(a.n))
 	case AggFirst, AggLast:
 		if a.n == 0 {
 			return append(b, "null"...)

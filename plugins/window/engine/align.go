@@ -1,4 +1,4 @@
-package window
+package engine
 
 // floorDiv divides rounding towards negative infinity, so alignment is
 // correct for instants before the epoch and for negative offsets.

@@ -1,4 +1,4 @@
-package window
+package engine
 
 import "sync/atomic"
 
@@ -52,12 +52,19 @@ func (a *Ack) Release(err error) {
 	}
 }
 
-// adopt makes child wait for this node. Only the engine goroutine calls it,
-// and only while it still owns its creation hold, so the slice is never read
+// Adopt makes child wait for this node: child gets a hold that a releases
+// when it resolves. Only the goroutine that owns a's creation hold calls it,
+// and only while it still owns that hold, so the slice is never read
 // concurrently with this append (Release reads it after the count reaches 0,
 // ordered by the atomic decrement).
-func (a *Ack) adopt(child *Ack) {
+func (a *Ack) Adopt(child *Ack) {
 	child.Hold()
+	a.AdoptHeld(child)
+}
+
+// AdoptHeld is Adopt for a hold on child that the caller already has: a
+// takes it over and releases it when it resolves. Same rules as Adopt.
+func (a *Ack) AdoptHeld(child *Ack) {
 	a.children = append(a.children, child)
 }
 
