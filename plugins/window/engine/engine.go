@@ -181,6 +181,7 @@ type Outcome struct {
 	Err      error      // the event was rejected (future skew); nothing was stored
 	Windowed int        // window definitions that took the event
 	Late     []LateInfo // window definitions for which it arrived too late
+	Seq      int64      // the event's arrival number (orders ties in event time)
 }
 
 // ErrFutureSkew marks events stamped too far ahead of the wall clock.
@@ -214,6 +215,10 @@ type Engine struct {
 	// watermark itself moves on: events of the partition that are on the
 	// retry ladder must find their windows open when they come back.
 	hold int64
+	// reserved are arrival numbers a restored snapshot's amendments took
+	// (snapshot.go): the replay skips them, so every event gets the
+	// number it had in the run that took the snapshot.
+	reserved []int64
 }
 
 // New validates cfg and builds an engine.
@@ -264,13 +269,17 @@ func (e *Engine) AddJudged(ev *Event, now, judge int64) Outcome {
 }
 
 func (e *Engine) add(ev *Event, wm int64) Outcome {
-	e.seq++
-	var out Outcome
+	e.seq = e.nextSeq()
+	return e.addSeq(ev, wm, e.seq)
+}
+
+func (e *Engine) addSeq(ev *Event, wm, seq int64) Outcome {
+	out := Outcome{Seq: seq}
 	for i, op := range e.ops {
 		if i >= len(ev.Inputs) || ev.Inputs[i].Skip {
 			continue
 		}
-		late, start, end := op.add(&ev.Inputs[i], ev.Time, e.seq, ev.Ref, wm)
+		late, start, end := op.add(&ev.Inputs[i], ev.Time, seq, ev.Ref, wm)
 		if late {
 			out.Late = append(out.Late, LateInfo{
 				Window: e.cfg.Windows[i].Name, Start: start, End: end, Watermark: wm,
