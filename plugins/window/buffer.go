@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
+	"github.com/streamkit/pipeline/plugins/window/wal"
 )
 
 func init() {
@@ -77,7 +78,7 @@ type windowBuffer struct {
 	opts    *options
 	eng     *engine.Engine
 	x       *extractor
-	wal     *wal // nil: inputs are acknowledged when their windows are written
+	wal     *wal.Log // nil: inputs are acknowledged when their windows are written
 	log     *service.Logger
 	lateLog *lateLog // nil without a logger
 	m       metrics
@@ -137,13 +138,13 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 		}
 	}
 	if o.walDir != "" {
-		w, err := openWAL(o.walDir, o.walSegmentBytes)
+		w, err := wal.Open(o.walDir, o.walSegmentBytes)
 		if err != nil {
 			return nil, err
 		}
 		b.wal = w
 		if err := b.replayWAL(); err != nil {
-			w.close()
+			w.Close()
 			return nil, err
 		}
 	}
@@ -189,7 +190,7 @@ func (b *windowBuffer) gaugesLocked(now int64) {
 	}
 	b.m.open.Set(int64(b.openLocked()))
 	if b.wal != nil {
-		b.m.walSegments.Set(b.wal.segments.Load())
+		b.m.walSegments.Set(b.wal.Segments())
 	}
 	wm := b.eng.Watermark()
 	for _, ps := range b.parts {
@@ -430,7 +431,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				pass = append(pass, msg)
 				continue
 			}
-			if last >= 0 && ps.counted.has(origin) {
+			if last >= 0 && ps.counted.Has(origin) {
 				// Accounted for already (counted from a copy, or
 				// dead-lettered): the replayed original goes no further.
 				skipped++
@@ -493,7 +494,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 			switch {
 			case origin < 0:
 			case last >= 0:
-				if ps.counted.has(origin) {
+				if ps.counted.Has(origin) {
 					// Its retry copy was counted (or dead-lettered) before
 					// the original was replayed.
 					skipped++
@@ -543,7 +544,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 			continue
 		}
 		if origin >= 0 && out.Windowed > 0 {
-			ps.counted.add(origin)
+			ps.counted.Add(origin)
 		}
 		in++
 		if len(out.Late) > 0 {
@@ -784,7 +785,7 @@ func (b *windowBuffer) Close(ctx context.Context) error {
 	b.broadcastLocked(&b.dataCh)
 	b.broadcastLocked(&b.spaceCh)
 	if b.wal != nil {
-		return b.wal.close()
+		return b.wal.Close()
 	}
 	return nil
 }

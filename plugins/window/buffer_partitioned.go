@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
+	"github.com/streamkit/pipeline/plugins/window/wal"
 )
 
 // errRevoked nacks what a revoked partition had in flight: its new owner
@@ -48,7 +49,7 @@ type partState struct {
 	// enrichment goes to the retry ladder, and after a restart both its
 	// replayed original and its retry copy may arrive; the second is
 	// skipped (retried events name their original's offset).
-	counted offsetSet
+	counted wal.OffsetSet
 	ladder  partLadder // its events that failed after validation (ladder.go)
 	// passedTo: the pass-through of every offset below is written
 	// (passed.go); passFIFO the batches after it, in order.
@@ -99,7 +100,7 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 	for _, off := range p.Resume.Dead {
 		if off >= p.Start {
 			// Dead-lettered by the previous owner: its replay is skipped.
-			ps.counted.add(off)
+			ps.counted.Add(off)
 			ps.ladder.dead = append(ps.ladder.dead, off)
 		}
 	}
@@ -138,7 +139,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	ps.marks = append(ps.marks[:0], ps.marks[i:]...)
 	ps.baseWM = wm
 	// Nothing before next is replayed any more.
-	ps.counted.dropBelow(next)
+	ps.counted.DropBelow(next)
 	dead := ps.checkpointLadderLocked(next)
 	passed := max(ps.passedTo, next)
 	released := ps.drainedWM
@@ -477,18 +478,6 @@ func originOffset(msg *service.Message, fromSource bool) int64 {
 		return n
 	}
 	return -1
-}
-
-// dropBelow forgets every offset below off.
-func (s *offsetSet) dropBelow(off int64) {
-	i := 0
-	for i < len(s.r) && s.r[i].hi < off {
-		i++
-	}
-	s.r = append(s.r[:0], s.r[i:]...)
-	if len(s.r) > 0 && s.r[0].lo < off {
-		s.r[0].lo = off
-	}
 }
 
 // sourceBatch returns the window_kafka batch a message came from, if any.

@@ -262,23 +262,6 @@ func TestPartitionedRetriedCopyCountsOnce(t *testing.T) {
 	}
 }
 
-func TestOffsetSetDropBelow(t *testing.T) {
-	var s offsetSet
-	for _, o := range []int64{1, 2, 3, 7, 8, 12} {
-		s.add(o)
-	}
-	s.dropBelow(3)
-	for o, want := range map[int64]bool{1: false, 2: false, 3: true, 7: true, 8: true, 12: true} {
-		if s.has(o) != want {
-			t.Fatalf("after dropBelow(3): has(%d) = %v, want %v", o, !want, want)
-		}
-	}
-	s.dropBelow(9)
-	if s.has(8) || !s.has(12) || len(s.r) != 1 {
-		t.Fatalf("after dropBelow(9): ranges %v, want [12,12]", s.r)
-	}
-}
-
 // Small rounds of several partitions are read as one batch, so an output
 // that writes a batch per linger is not held to a few results per write.
 func TestPartitionedRoundsAreReadTogether(t *testing.T) {

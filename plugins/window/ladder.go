@@ -12,6 +12,7 @@ import (
 	"github.com/streamkit/pipeline/internal/meta"
 	"github.com/streamkit/pipeline/plugins/window/engine"
 	"github.com/streamkit/pipeline/plugins/window/partition"
+	"github.com/streamkit/pipeline/plugins/window/wal"
 )
 
 // An event of a window_kafka partition that fails after validation (its
@@ -65,7 +66,7 @@ type partLadder struct {
 	// expired are the offsets whose copies the partition stopped waiting
 	// for (expireLadderLocked): one that still comes is judged like any
 	// event.
-	expired offsetSet
+	expired wal.OffsetSet
 	// dead are the offsets at or above floor whose events were
 	// dead-lettered at the end of the ladder (also in counted, so a replay
 	// skips them), kept in the commit metadata for the next owner.
@@ -158,8 +159,8 @@ func (w *ladderWatch) LadderDurable(ctx context.Context) error {
 // a commit must reach to include it.
 func (ps *partState) markDeadLocked(origin int64) int64 {
 	l := &ps.ladder
-	if origin >= l.floor && !ps.counted.has(origin) {
-		ps.counted.add(origin)
+	if origin >= l.floor && !ps.counted.Has(origin) {
+		ps.counted.Add(origin)
 		i, _ := slices.BinarySearch(l.dead, origin)
 		l.dead = slices.Insert(l.dead, i, origin)
 		l.deadEpoch++
@@ -288,11 +289,11 @@ func (ps *partState) copyFateLocked(origin int64) int {
 	switch {
 	case l.isDead(origin):
 		return copyDeadAgain
-	case ps.counted.has(origin) || origin < l.floor:
+	case ps.counted.Has(origin) || origin < l.floor:
 		return copyDrop
 	case l.entries[origin] != nil:
 		return copyCount
-	case l.expired.has(origin):
+	case l.expired.Has(origin):
 		return copyLate
 	}
 	return copyDrop
@@ -345,7 +346,7 @@ func (ps *partState) expireLadderLocked(now int64) int {
 	for off, e := range ps.ladder.entries {
 		if e.expires > 0 && now >= e.expires {
 			ps.resolveLocked(off, nil)
-			ps.ladder.expired.add(off)
+			ps.ladder.expired.Add(off)
 			n++
 		}
 	}
@@ -360,7 +361,7 @@ func (ps *partState) expireLadderLocked(now int64) int {
 func (ps *partState) checkpointLadderLocked(next int64) []int64 {
 	l := &ps.ladder
 	l.floor = max(l.floor, next)
-	l.expired.dropBelow(next)
+	l.expired.DropBelow(next)
 	l.checkpointEpoch = l.deadEpoch
 	i := 0
 	for i < len(l.dead) && l.dead[i] < next {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/streamkit/pipeline/plugins/window/engine"
+	"github.com/streamkit/pipeline/plugins/window/wal"
 )
 
 // walRetryDelay spaces out re-deliveries of a result the output nacked: with
@@ -19,18 +20,18 @@ const walRetryDelay = 100 * time.Millisecond
 // only then windowed, held by the log segment instead of the input.
 func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBatch, ackFn service.AckFunc) error {
 	kept := batch[:0:0]
-	recs := make([]walMsg, 0, len(batch))
+	recs := make([]wal.Msg, 0, len(batch))
 	// The records' metadata share one slice instead of one per message,
 	// sized from the first message: an input sets the same keys on each
 	// (a Kafka input about ten, the file input three).
-	var metas []walMeta
+	var metas []wal.Meta
 	var skipped int64
 	for i, msg := range batch {
 		rec := toWALMsg(msg, &metas)
 		if i == 0 {
-			metas = make([]walMeta, 0, len(rec.Meta)*(len(batch)-1))
+			metas = make([]wal.Meta, 0, len(rec.Meta)*(len(batch)-1))
 		}
-		if rec.hasPos && b.wal.seen(rec.pos, rec.off) {
+		if b.wal.Seen(&rec) {
 			skipped++
 			continue
 		}
@@ -43,7 +44,7 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 	if len(kept) == 0 {
 		return ackFn(ctx, nil)
 	}
-	ref, err := b.wal.append(recs)
+	ref, err := b.wal.Append(recs)
 	if err != nil {
 		// Not acknowledged: the input redelivers the batch.
 		return fmt.Errorf("window: %w", err)
@@ -51,7 +52,7 @@ func (b *windowBuffer) writeLogged(ctx context.Context, batch service.MessageBat
 	if err := ackFn(ctx, nil); err != nil && b.log != nil {
 		b.log.Warnf("window: acknowledging a logged batch: %v", err)
 	}
-	b.ingest(ctx, kept, engine.NewAck(ref.release))
+	b.ingest(ctx, kept, engine.NewAck(ref.Release))
 	return nil
 }
 
@@ -61,13 +62,13 @@ func (b *windowBuffer) replayWAL() error {
 	b.writeMu.Lock()
 	defer b.writeMu.Unlock()
 	var n int64
-	err := b.wal.replay(func(r walReplay) {
-		batch := make(service.MessageBatch, len(r.msgs))
-		for i := range r.msgs {
-			batch[i] = fromWALMsg(&r.msgs[i])
+	err := b.wal.Replay(func(r wal.Batch) {
+		batch := make(service.MessageBatch, len(r.Msgs))
+		for i := range r.Msgs {
+			batch[i] = fromWALMsg(&r.Msgs[i])
 		}
 		n += int64(len(batch))
-		b.ingest(context.Background(), batch, engine.NewAck(r.ref.release))
+		b.ingest(context.Background(), batch, engine.NewAck(r.Ref.Release))
 	})
 	if b.m.replayed != nil {
 		b.m.replayed.Incr(n)
@@ -100,9 +101,9 @@ func (b *windowBuffer) retryLater(batch service.MessageBatch, release func(error
 
 // toWALMsg makes a message's log record; its metadata is appended to metas
 // (shared by a batch's records) and the record keeps its own part of it.
-func toWALMsg(msg *service.Message, metas *[]walMeta) walMsg {
+func toWALMsg(msg *service.Message, metas *[]wal.Meta) wal.Msg {
 	body, _ := msg.AsBytes()
-	m := walMsg{Body: body}
+	m := wal.Msg{Body: body}
 	if err := msg.GetError(); err != nil {
 		m.Err = err.Error()
 	}
@@ -111,13 +112,13 @@ func toWALMsg(msg *service.Message, metas *[]walMeta) walMsg {
 	_ = msg.MetaWalkMut(func(k string, v any) error {
 		switch x := v.(type) {
 		case int64:
-			mm = append(mm, walMeta{K: k, I: x, Int: true})
+			mm = append(mm, wal.Meta{K: k, I: x, Int: true})
 		case int32:
-			mm = append(mm, walMeta{K: k, I: int64(x), Int: true})
+			mm = append(mm, wal.Meta{K: k, I: int64(x), Int: true})
 		case int:
-			mm = append(mm, walMeta{K: k, I: int64(x), Int: true})
+			mm = append(mm, wal.Meta{K: k, I: int64(x), Int: true})
 		default:
-			mm = append(mm, walMeta{K: k, S: metaString(v)})
+			mm = append(mm, wal.Meta{K: k, S: metaString(v)})
 		}
 		return nil
 	})
@@ -125,14 +126,14 @@ func toWALMsg(msg *service.Message, metas *[]walMeta) walMsg {
 	// the next record's.
 	m.Meta = mm[start:len(mm):len(mm)]
 	*metas = mm
-	m.locate()
+	m.Locate()
 	return m
 }
 
-func fromWALMsg(m *walMsg) *service.Message {
+func fromWALMsg(m *wal.Msg) *service.Message {
 	msg := service.NewMessage(m.Body)
 	for _, kv := range m.Meta {
-		msg.MetaSetMut(kv.K, kv.text())
+		msg.MetaSetMut(kv.K, kv.Text())
 	}
 	if m.Err != "" {
 		msg.SetError(errors.New(m.Err))

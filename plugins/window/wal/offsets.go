@@ -1,4 +1,4 @@
-package window
+package wal
 
 import "sort"
 
@@ -11,15 +11,16 @@ const maxOffsetRanges = 1024
 // offsetRange is an inclusive range of logged offsets.
 type offsetRange struct{ lo, hi int64 }
 
-// offsetSet is the set of offsets of one partition that are in the log,
-// as sorted, disjoint, non-adjacent ranges. It is a set rather than a high
+// OffsetSet is a set of offsets of one partition (those in the log, or
+// for the window buffer's partitioned state those counted or given up on),
+// as sorted, disjoint, non-adjacent ranges. The zero value is empty. It is a set rather than a high
 // mark because inputs that process a partition's batches concurrently
 // (redpanda's unordered_processing) may hand a later batch over before an
 // earlier one: the earlier one's offsets are below the high mark, yet new.
-type offsetSet struct{ r []offsetRange }
+type OffsetSet struct{ r []offsetRange }
 
-// has reports whether off is in the set.
-func (s *offsetSet) has(off int64) bool {
+// Has reports whether off is in the set.
+func (s *OffsetSet) Has(off int64) bool {
 	n := len(s.r)
 	if n == 0 || off > s.r[n-1].hi {
 		return false // the common case: the next offset of the partition
@@ -28,8 +29,8 @@ func (s *offsetSet) has(off int64) bool {
 	return i < n && s.r[i].lo <= off
 }
 
-// add inserts off.
-func (s *offsetSet) add(off int64) {
+// Add inserts off.
+func (s *OffsetSet) Add(off int64) {
 	n := len(s.r)
 	if n > 0 && off == s.r[n-1].hi+1 {
 		s.r[n-1].hi = off // in order: extend the last range
@@ -61,14 +62,14 @@ func (s *offsetSet) add(off int64) {
 	}
 }
 
-func (s *offsetSet) trim() {
+func (s *OffsetSet) trim() {
 	if len(s.r) > maxOffsetRanges {
 		s.r = append(s.r[:0], s.r[len(s.r)-maxOffsetRanges:]...)
 	}
 }
 
-// addRange inserts [lo, hi] (restoring the set from the log).
-func (s *offsetSet) addRange(lo, hi int64) {
+// AddRange inserts [lo, hi] (restoring the set from the log).
+func (s *OffsetSet) AddRange(lo, hi int64) {
 	// Restored ranges are few; inserting offset by offset would not be.
 	s.r = append(s.r, offsetRange{lo, hi})
 	sort.Slice(s.r, func(i, j int) bool { return s.r[i].lo < s.r[j].lo })
@@ -83,4 +84,16 @@ func (s *offsetSet) addRange(lo, hi int64) {
 	}
 	s.r = out
 	s.trim()
+}
+
+// DropBelow forgets every offset below off.
+func (s *OffsetSet) DropBelow(off int64) {
+	i := 0
+	for i < len(s.r) && s.r[i].hi < off {
+		i++
+	}
+	s.r = append(s.r[:0], s.r[i:]...)
+	if len(s.r) > 0 && s.r[0].lo < off {
+		s.r[0].lo = off
+	}
 }

@@ -1,4 +1,4 @@
-package window
+package wal
 
 import (
 	"math/rand/v2"
@@ -10,17 +10,17 @@ import (
 func TestOffsetSetMatchesAMap(t *testing.T) {
 	for seed := uint64(0); seed < 200; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 1))
-		var s offsetSet
+		var s OffsetSet
 		ref := map[int64]bool{}
 		span := int64(5 + rng.IntN(300))
 		for range 1 + rng.IntN(400) {
 			off := rng.Int64N(span)
-			s.add(off)
+			s.Add(off)
 			ref[off] = true
 		}
 		for off := int64(-2); off < span+2; off++ {
-			if s.has(off) != ref[off] {
-				t.Fatalf("seed %d: has(%d) = %v, want %v (ranges %v)", seed, off, s.has(off), ref[off], s.r)
+			if s.Has(off) != ref[off] {
+				t.Fatalf("seed %d: has(%d) = %v, want %v (ranges %v)", seed, off, s.Has(off), ref[off], s.r)
 			}
 		}
 		for i := 1; i < len(s.r); i++ {
@@ -29,9 +29,9 @@ func TestOffsetSetMatchesAMap(t *testing.T) {
 			}
 		}
 		// The ranges survive an encode/decode round trip.
-		w := &wal{positions: map[partitionKey]*offsetSet{{"t", 1}: &s}}
+		w := &Log{positions: map[partitionKey]*OffsetSet{{"t", 1}: &s}}
 		enc := encodePositions(nil, w.positions)
-		back := &wal{positions: map[partitionKey]*offsetSet{}}
+		back := &Log{positions: map[partitionKey]*OffsetSet{}}
 		if err := decodePositions(enc[1:], back); err != nil {
 			t.Fatal(err)
 		}
@@ -45,14 +45,31 @@ func TestOffsetSetMatchesAMap(t *testing.T) {
 // TestOffsetSetForgetsOldestGapsFirst: past maxOffsetRanges the oldest
 // ranges go, so only a very old redelivery could be counted twice.
 func TestOffsetSetForgetsOldestGapsFirst(t *testing.T) {
-	var s offsetSet
+	var s OffsetSet
 	for i := range int64(maxOffsetRanges + 10) {
-		s.add(2 * i) // every other offset: one range each
+		s.Add(2 * i) // every other offset: one range each
 	}
 	if len(s.r) != maxOffsetRanges {
 		t.Fatalf("%d ranges, want the cap %d", len(s.r), maxOffsetRanges)
 	}
-	if s.has(0) || !s.has(2*(maxOffsetRanges+9)) || !s.has(20) {
+	if s.Has(0) || !s.Has(2*(maxOffsetRanges+9)) || !s.Has(20) {
 		t.Fatalf("kept the wrong end: first range %v", s.r[0])
+	}
+}
+
+func TestOffsetSetDropBelow(t *testing.T) {
+	var s OffsetSet
+	for _, o := range []int64{1, 2, 3, 7, 8, 12} {
+		s.Add(o)
+	}
+	s.DropBelow(3)
+	for o, want := range map[int64]bool{1: false, 2: false, 3: true, 7: true, 8: true, 12: true} {
+		if s.Has(o) != want {
+			t.Fatalf("after dropBelow(3): has(%d) = %v, want %v", o, !want, want)
+		}
+	}
+	s.DropBelow(9)
+	if s.Has(8) || !s.Has(12) || len(s.r) != 1 {
+		t.Fatalf("after dropBelow(9): ranges %v, want [12,12]", s.r)
 	}
 }

@@ -1,4 +1,11 @@
-package window
+// Package wal is the write-ahead log of the `window` buffer (its `wal`
+// option): batches are appended and fsynced before their input is
+// acknowledged, held until every window they fed is written, and replayed
+// after a restart; the log also remembers which Kafka offsets it holds, so
+// redeliveries are skipped. It knows messages only as bodies, metadata and
+// error texts (Msg): the adapter in plugins/window converts Benthos
+// messages.
+package wal
 
 import (
 	"encoding/binary"
@@ -59,12 +66,12 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// walMsg is one logged message: its body, metadata as strings and, for a
+// Msg is one logged message: its body, metadata as strings and, for a
 // message that arrived errored (passed through to the output's error
 // routing), its error text.
-type walMsg struct {
+type Msg struct {
 	Body []byte
-	Meta []walMeta
+	Meta []Meta
 	Err  string
 	// Where it was read from (kafka_* metadata), found once per message:
 	// the redelivery check and the positions both need it.
@@ -73,28 +80,30 @@ type walMsg struct {
 	hasPos bool
 }
 
-// locate sets the message's source position from its metadata.
-func (m *walMsg) locate() {
+// Locate sets the message's source position from its metadata (kafka_topic,
+// kafka_partition, kafka_offset); call it once Meta is complete.
+func (m *Msg) Locate() {
 	m.pos, m.off, m.hasPos = sourcePosition(m.Meta)
 }
 
-// walMeta is one metadata entry. Integers (Kafka inputs set several per
+// Meta is one metadata entry. Integers (Kafka inputs set several per
 // message) stay integers until they are encoded, as decimal text, straight
 // into the record: no string per value, and no parse to find the offset.
-type walMeta struct {
+type Meta struct {
 	K, S string
 	I    int64
 	Int  bool
 }
 
-func (m walMeta) text() string {
+// Text is the entry's value as text (integers in decimal).
+func (m Meta) Text() string {
 	if m.Int {
 		return strconv.FormatInt(m.I, 10)
 	}
 	return m.S
 }
 
-func (m walMeta) int() (int64, bool) {
+func (m Meta) int() (int64, bool) {
 	if m.Int {
 		return m.I, true
 	}
@@ -132,16 +141,16 @@ func (s *walSegment) release(err error) {
 	}
 }
 
-// walRef is one logged batch's claim on its segment.
-type walRef struct {
-	w   *wal
+// Ref is one logged batch's claim on its segment.
+type Ref struct {
+	w   *Log
 	seg *walSegment
 	seq uint64
 }
 
-// release is called once, when every window the batch fed was written
+// Release is called once, when every window the batch fed was written
 // (err == nil) or abandoned.
-func (r walRef) release(err error) {
+func (r Ref) Release(err error) {
 	if err == nil {
 		r.w.relMu.Lock()
 		r.w.released = append(r.w.released, r.seq)
@@ -150,16 +159,16 @@ func (r walRef) release(err error) {
 	r.seg.release(err)
 }
 
-// walReplay is a batch read back from a segment at start.
-type walReplay struct {
-	ref  walRef
-	msgs []walMsg
+// Batch is a batch read back from a segment at start.
+type Batch struct {
+	Ref  Ref
+	Msgs []Msg
 }
 
-// wal is the log of one buffer. append and seen are called by the single
+// Log is the log of one buffer. Append and Seen are called by the single
 // writer (WriteBatch is serialised), so positions needs no lock; mu guards
 // the file against close. Segment releases come from any goroutine.
-type wal struct {
+type Log struct {
 	dir      string
 	segBytes int64
 
@@ -168,7 +177,7 @@ type wal struct {
 	f         *os.File
 	size      int64
 	fileSeq   uint64 // sequence number in the newest segment's file name
-	positions map[partitionKey]*offsetSet
+	positions map[partitionKey]*OffsetSet
 	buf       []byte
 	lock      *os.File
 	broken    error        // set when the file's state is unknown: no more appends
@@ -184,11 +193,11 @@ type wal struct {
 	replayReleased map[uint64]bool
 }
 
-// openWAL opens (creating) dir, reads what an earlier run left (positions,
+// Open opens (creating) dir, reads what an earlier run left (positions,
 // which batches are released) and starts a new active segment. The batches
-// still held must then be fed to replay, which reads them one segment at a
+// still held must then be fed to Replay, which reads them one segment at a
 // time: a large log never sits in memory as a whole.
-func openWAL(dir string, segBytes int64) (*wal, error) {
+func Open(dir string, segBytes int64) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("wal.dir: %w", err)
 	}
@@ -207,13 +216,13 @@ func openWAL(dir string, segBytes int64) (*wal, error) {
 
 // readWAL is the first pass over the segments: positions, release markers
 // and which batches are still held; the batches themselves are dropped.
-func readWAL(dir string, segBytes int64) (*wal, error) {
+func readWAL(dir string, segBytes int64) (*Log, error) {
 	names, err := filepath.Glob(filepath.Join(dir, walPrefix+"*"+walSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("wal.dir: %w", err)
 	}
 	slices.Sort(names) // zero-padded sequence numbers sort in write order
-	w := &wal{dir: dir, segBytes: segBytes, positions: map[partitionKey]*offsetSet{}, buf: make([]byte, 8, 64<<10),
+	w := &Log{dir: dir, segBytes: segBytes, positions: map[partitionKey]*OffsetSet{}, buf: make([]byte, 8, 64<<10),
 		replayReleased: map[uint64]bool{}}
 	batchSeg := map[uint64]*walSegment{}
 	var segs []*walSegment
@@ -270,10 +279,10 @@ func readWAL(dir string, segBytes int64) (*wal, error) {
 	return w, nil
 }
 
-// replay is the second pass: it calls fn, in write order, for each batch
+// Replay is the second pass: it calls fn, in write order, for each batch
 // an earlier run logged whose windows were not all written. fn must release
-// r.ref exactly once (when the batch's windows are written).
-func (w *wal) replay(fn func(r walReplay)) error {
+// r.Ref exactly once (when the batch's windows are written).
+func (w *Log) Replay(fn func(r Batch)) error {
 	segs, released := w.replaySegs, w.replayReleased
 	w.replaySegs, w.replayReleased = nil, nil
 	for _, seg := range segs {
@@ -285,7 +294,7 @@ func (w *wal) replay(fn func(r walReplay)) error {
 			if err != nil || released[bseq] {
 				return err
 			}
-			fn(walReplay{ref: walRef{w: w, seg: seg, seq: bseq}, msgs: msgs})
+			fn(Batch{Ref: Ref{w: w, seg: seg, seq: bseq}, Msgs: msgs})
 			return nil
 		}); err != nil {
 			return err
@@ -305,11 +314,11 @@ func readSegment(name string, fn func(kind byte, payload []byte) error) error {
 	return nil
 }
 
-func (w *wal) gone() { w.segments.Add(-1) }
+func (w *Log) gone() { w.segments.Add(-1) }
 
 // rotate seals the active segment and starts the next one with the current
 // positions. Callers hold w.mu (or own w exclusively).
-func (w *wal) rotate() error {
+func (w *Log) rotate() error {
 	w.fileSeq++
 	path := filepath.Join(w.dir, fmt.Sprintf("%s%016d%s", walPrefix, w.fileSeq, walSuffix))
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
@@ -344,7 +353,7 @@ func endFrame(b []byte, start int) []byte {
 }
 
 // releasedFrame appends a marker for the batches released since the last.
-func (w *wal) releasedFrame(b []byte) []byte {
+func (w *Log) releasedFrame(b []byte) []byte {
 	w.relMu.Lock()
 	rel := w.released
 	w.released = nil
@@ -358,7 +367,7 @@ func (w *wal) releasedFrame(b []byte) []byte {
 
 // write appends framed records and fsyncs. The buffer is kept for the next
 // write.
-func (w *wal) write(frame []byte) error {
+func (w *Log) write(frame []byte) error {
 	w.buf = frame[:0]
 	if w.broken != nil {
 		return w.broken
@@ -378,7 +387,7 @@ func (w *wal) write(frame []byte) error {
 // that is impossible, or fsync failed (the kernel may have dropped the
 // pages, so what is on disk is unknown), the log takes no more appends:
 // inputs are then not acknowledged, and are redelivered after a restart.
-func (w *wal) fail(err error, synced bool) error {
+func (w *Log) fail(err error, synced bool) error {
 	if !synced {
 		if terr := w.f.Truncate(w.size); terr == nil {
 			if _, serr := w.f.Seek(w.size, io.SeekStart); serr == nil {
@@ -390,24 +399,24 @@ func (w *wal) fail(err error, synced bool) error {
 	return err
 }
 
-// append logs a batch durably and returns the segment now holding it (with
+// Append logs a batch durably and returns the segment now holding it (with
 // a reference the caller releases once the batch's windows are written).
-func (w *wal) append(msgs []walMsg) (walRef, error) {
+func (w *Log) Append(msgs []Msg) (Ref, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
-		return walRef{}, errors.New("wal: closed")
+		return Ref{}, errors.New("wal: closed")
 	}
 	if w.size >= w.segBytes {
 		if err := w.rotate(); err != nil {
-			return walRef{}, err
+			return Ref{}, err
 		}
 	}
 	b := w.releasedFrame(w.buf[:0])
 	start := len(b)
-	ref := walRef{w: w, seg: w.active, seq: w.nextSeq}
+	ref := Ref{w: w, seg: w.active, seq: w.nextSeq}
 	if err := w.write(endFrame(encodeBatch(beginFrame(b), ref.seq, msgs), start)); err != nil {
-		return walRef{}, err
+		return Ref{}, err
 	}
 	w.nextSeq++
 	w.observe(msgs)
@@ -415,33 +424,40 @@ func (w *wal) append(msgs []walMsg) (walRef, error) {
 	return ref, nil
 }
 
-// seen reports whether an event at this position is already in the log: a
-// redelivery after a crash or rebalance.
-func (w *wal) seen(k partitionKey, offset int64) bool {
+// Seen reports whether m, located (Locate), is already in the log: a
+// redelivery after a crash or rebalance. A message without a complete
+// position never is.
+func (w *Log) Seen(m *Msg) bool { return m.hasPos && w.seen(m.pos, m.off) }
+
+// seen reports whether an event at this position is already in the log.
+func (w *Log) seen(k partitionKey, offset int64) bool {
 	s := w.positions[k]
-	return s != nil && s.has(offset)
+	return s != nil && s.Has(offset)
 }
 
-func (w *wal) observe(msgs []walMsg) {
+func (w *Log) observe(msgs []Msg) {
 	for i := range msgs {
 		if m := &msgs[i]; m.hasPos {
-			w.offsets(m.pos).add(m.off)
+			w.offsets(m.pos).Add(m.off)
 		}
 	}
 }
 
-func (w *wal) offsets(k partitionKey) *offsetSet {
+func (w *Log) offsets(k partitionKey) *OffsetSet {
 	s := w.positions[k]
 	if s == nil {
-		s = &offsetSet{}
+		s = &OffsetSet{}
 		w.positions[k] = s
 	}
 	return s
 }
 
-// close stops appending. The active segment stays on disk: it carries the
+// Segments is the number of segment files on disk.
+func (w *Log) Segments() int64 { return w.segments.Load() }
+
+// Close stops appending. The active segment stays on disk: it carries the
 // positions the next start needs.
-func (w *wal) close() error {
+func (w *Log) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
@@ -457,14 +473,14 @@ func (w *wal) close() error {
 }
 
 // sourcePosition reads kafka_topic, kafka_partition and kafka_offset.
-func sourcePosition(ms []walMeta) (partitionKey, int64, bool) {
+func sourcePosition(ms []Meta) (partitionKey, int64, bool) {
 	var k partitionKey
 	var off int64
 	var have int
 	for _, m := range ms {
 		switch m.K {
 		case meta.KafkaTopic:
-			k.topic = m.text()
+			k.topic = m.Text()
 			have |= 1
 		case meta.KafkaPartition:
 			p, ok := m.int()
@@ -497,7 +513,7 @@ func putString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func encodeBatch(b []byte, seq uint64, msgs []walMsg) []byte {
+func encodeBatch(b []byte, seq uint64, msgs []Msg) []byte {
 	b = append(b, walBatch)
 	b = binary.AppendUvarint(b, seq)
 	b = binary.AppendUvarint(b, uint64(len(msgs)))
@@ -536,7 +552,7 @@ func decodeReleased(p []byte, into map[uint64]bool) error {
 	return d.err
 }
 
-func encodePositions(b []byte, pos map[partitionKey]*offsetSet) []byte {
+func encodePositions(b []byte, pos map[partitionKey]*OffsetSet) []byte {
 	b = append(b, walPositions)
 	b = binary.AppendUvarint(b, uint64(len(pos)))
 	for k, s := range pos {
@@ -599,33 +615,33 @@ func (d *decoder) bytes() []byte {
 	return b
 }
 
-func decodeBatch(p []byte) (uint64, []walMsg, error) {
+func decodeBatch(p []byte) (uint64, []Msg, error) {
 	d := decoder{p: p}
 	seq := d.uvarint()
 	n := d.uvarint()
 	if n > uint64(len(p)) {
 		return 0, nil, errCorrupt
 	}
-	msgs := make([]walMsg, 0, n)
+	msgs := make([]Msg, 0, n)
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		m := walMsg{Body: d.bytes()}
+		m := Msg{Body: d.bytes()}
 		m.Err = string(d.bytes())
 		nm := d.uvarint()
 		if nm > uint64(len(d.p)) {
 			return 0, nil, errCorrupt
 		}
-		m.Meta = make([]walMeta, 0, nm)
+		m.Meta = make([]Meta, 0, nm)
 		for j := uint64(0); j < nm && d.err == nil; j++ {
 			k := string(d.bytes())
-			m.Meta = append(m.Meta, walMeta{K: k, S: string(d.bytes())})
+			m.Meta = append(m.Meta, Meta{K: k, S: string(d.bytes())})
 		}
-		m.locate()
+		m.Locate()
 		msgs = append(msgs, m)
 	}
 	return seq, msgs, d.err
 }
 
-func decodePositions(p []byte, w *wal) error {
+func decodePositions(p []byte, w *Log) error {
 	d := decoder{p: p}
 	n := d.uvarint()
 	for i := uint64(0); i < n && d.err == nil; i++ {
@@ -637,7 +653,7 @@ func decodePositions(p []byte, w *wal) error {
 		for j := uint64(0); j < nr && d.err == nil; j++ {
 			lo, hi := d.varint(), d.varint()
 			if d.err == nil && lo <= hi {
-				w.offsets(k).addRange(lo, hi)
+				w.offsets(k).AddRange(lo, hi)
 			}
 		}
 	}

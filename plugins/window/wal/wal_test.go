@@ -1,6 +1,7 @@
-package window
+package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,22 +9,22 @@ import (
 	"testing"
 )
 
-func kafkaMsg(body string, topic string, partition, offset int) walMsg {
-	m := walMsg{Body: []byte(body), Meta: []walMeta{
+func kafkaMsg(body string, topic string, partition, offset int) Msg {
+	m := Msg{Body: []byte(body), Meta: []Meta{
 		{K: "kafka_topic", S: topic}, {K: "kafka_partition", I: int64(partition), Int: true}, {K: "kafka_offset", S: fmt.Sprint(offset)},
 	}}
-	m.locate() // as toWALMsg does
+	m.Locate() // as toWALMsg does
 	return m
 }
 
-func mustOpenWAL(t *testing.T, dir string, segBytes int64) (*wal, []walReplay) {
+func mustOpenWAL(t *testing.T, dir string, segBytes int64) (*Log, []Batch) {
 	t.Helper()
-	w, err := openWAL(dir, segBytes)
+	w, err := Open(dir, segBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r []walReplay
-	if err := w.replay(func(b walReplay) { r = append(r, b) }); err != nil {
+	var r []Batch
+	if err := w.Replay(func(b Batch) { r = append(r, b) }); err != nil {
 		t.Fatal(err)
 	}
 	return w, r
@@ -31,7 +32,7 @@ func mustOpenWAL(t *testing.T, dir string, segBytes int64) (*wal, []walReplay) {
 
 // crash drops the log the way a killed process does: the file and the lock
 // are closed without anything else happening.
-func crash(w *wal) {
+func crash(w *Log) {
 	w.f.Close()
 	w.lock.Close()
 }
@@ -51,34 +52,34 @@ func TestWALReplaysWhatWasNotReleasedAndRemembersPositions(t *testing.T) {
 	if len(replay) != 0 {
 		t.Fatalf("fresh log replayed %d batches", len(replay))
 	}
-	s1, err := w.append([]walMsg{kafkaMsg(`{"a":1}`, "clicks", 0, 10), kafkaMsg(`{"a":2}`, "clicks", 1, 7)})
+	s1, err := w.Append([]Msg{kafkaMsg(`{"a":1}`, "clicks", 0, 10), kafkaMsg(`{"a":2}`, "clicks", 1, 7)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	errored := walMsg{Body: []byte("not json"), Err: "validation: bad", Meta: []walMeta{{K: "error_class", S: "validation"}}}
-	s2, err := w.append([]walMsg{kafkaMsg(`{"a":3}`, "clicks", 0, 11), errored})
+	errored := Msg{Body: []byte("not json"), Err: "validation: bad", Meta: []Meta{{K: "error_class", S: "validation"}}}
+	s2, err := w.Append([]Msg{kafkaMsg(`{"a":3}`, "clicks", 0, 11), errored})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1.release(nil) // the first batch's windows were written
+	s1.Release(nil) // the first batch's windows were written
 	_ = s2
 	// The release is logged with the next batch.
-	if _, err := w.append([]walMsg{kafkaMsg(`{"a":4}`, "clicks", 0, 12)}); err != nil {
+	if _, err := w.Append([]Msg{kafkaMsg(`{"a":4}`, "clicks", 0, 12)}); err != nil {
 		t.Fatal(err)
 	}
 	crash(w)
 
 	w2, replay := mustOpenWAL(t, dir, 1<<20)
-	defer w2.close()
-	if len(replay) != 2 || len(replay[0].msgs) != 2 || len(replay[1].msgs) != 1 {
+	defer w2.Close()
+	if len(replay) != 2 || len(replay[0].Msgs) != 2 || len(replay[1].Msgs) != 1 {
 		t.Fatalf("replay: %+v, want the two unreleased batches", replay)
 	}
-	got := replay[0].msgs
-	if string(got[0].Body) != `{"a":3}` || got[1].Err != "validation: bad" || got[1].Meta[0] != (walMeta{K: "error_class", S: "validation"}) {
+	got := replay[0].Msgs
+	if string(got[0].Body) != `{"a":3}` || got[1].Err != "validation: bad" || got[1].Meta[0] != (Meta{K: "error_class", S: "validation"}) {
 		t.Fatalf("replayed messages differ: %+v", got)
 	}
-	if string(replay[1].msgs[0].Body) != `{"a":4}` {
-		t.Fatalf("second replayed batch %s", replay[1].msgs[0].Body)
+	if string(replay[1].Msgs[0].Body) != `{"a":4}` {
+		t.Fatalf("second replayed batch %s", replay[1].Msgs[0].Body)
 	}
 	// Offsets of the released batch still count as seen: an input that
 	// acknowledged them may not have committed them before the crash.
@@ -97,19 +98,19 @@ func TestWALReplaysWhatWasNotReleasedAndRemembersPositions(t *testing.T) {
 func TestWALSkipsOnlyLoggedOffsetsWhateverTheOrder(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 1<<20)
-	if _, err := w.append([]walMsg{kafkaMsg("b", "t", 0, 5), kafkaMsg("b", "t", 0, 6)}); err != nil {
+	if _, err := w.Append([]Msg{kafkaMsg("b", "t", 0, 5), kafkaMsg("b", "t", 0, 6)}); err != nil {
 		t.Fatal(err)
 	}
 	k := partitionKey{"t", 0}
 	if w.seen(k, 3) || w.seen(k, 4) || !w.seen(k, 5) || !w.seen(k, 6) || w.seen(k, 7) {
 		t.Fatalf("after logging 5-6: ranges %v", w.positions[k].r)
 	}
-	if _, err := w.append([]walMsg{kafkaMsg("a", "t", 0, 3), kafkaMsg("a", "t", 0, 4)}); err != nil {
+	if _, err := w.Append([]Msg{kafkaMsg("a", "t", 0, 3), kafkaMsg("a", "t", 0, 4)}); err != nil {
 		t.Fatal(err)
 	}
 	crash(w)
 	w2, _ := mustOpenWAL(t, dir, 1<<20)
-	defer w2.close()
+	defer w2.Close()
 	if !w2.seen(k, 3) || !w2.seen(k, 6) || w2.seen(k, 2) || w2.seen(k, 7) {
 		t.Fatalf("after a restart: ranges %v", w2.positions[k].r)
 	}
@@ -118,9 +119,9 @@ func TestWALSkipsOnlyLoggedOffsetsWhateverTheOrder(t *testing.T) {
 func TestWALDeletesReleasedSegmentsButKeepsTheActiveOne(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 64) // tiny segments: every append rotates
-	var refs []walRef
+	var refs []Ref
 	for i := range 4 {
-		s, err := w.append([]walMsg{kafkaMsg(strings.Repeat("x", 100), "t", 0, i)})
+		s, err := w.Append([]Msg{kafkaMsg(strings.Repeat("x", 100), "t", 0, i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +131,7 @@ func TestWALDeletesReleasedSegmentsButKeepsTheActiveOne(t *testing.T) {
 		t.Fatalf("%d segment files, want 4", n)
 	}
 	for _, r := range refs {
-		r.release(nil)
+		r.Release(nil)
 	}
 	files := segmentFiles(t, dir)
 	if len(files) != 1 || files[0] != w.active.path {
@@ -139,10 +140,10 @@ func TestWALDeletesReleasedSegmentsButKeepsTheActiveOne(t *testing.T) {
 	if got := w.segments.Load(); got != 1 {
 		t.Fatalf("segments gauge %d, want 1", got)
 	}
-	w.close() // logs the releases of the active segment's batch
+	w.Close() // logs the releases of the active segment's batch
 	// The surviving segment carries the positions.
 	w2, replay := mustOpenWAL(t, dir, 64)
-	defer w2.close()
+	defer w2.Close()
 	if len(replay) != 0 || !w2.seen(partitionKey{"t", 0}, 3) || w2.seen(partitionKey{"t", 0}, 4) {
 		t.Fatalf("reopen: %d batches replayed, positions %v", len(replay), w2.positions)
 	}
@@ -154,20 +155,20 @@ func TestWALDeletesReleasedSegmentsButKeepsTheActiveOne(t *testing.T) {
 func TestWALKeepsSegmentsReleasedWithAnError(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 64)
-	s, err := w.append([]walMsg{{Body: []byte("a")}})
+	s, err := w.Append([]Msg{{Body: []byte("a")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.append([]walMsg{{Body: []byte("b")}}); err != nil { // rotates: s is sealed
+	if _, err := w.Append([]Msg{{Body: []byte("b")}}); err != nil { // rotates: s is sealed
 		t.Fatal(err)
 	}
-	s.release(errShutdown)
+	s.Release(errors.New("window buffer shut down before the window closed")) // abandoned
 	if _, err := os.Stat(s.seg.path); err != nil {
 		t.Fatalf("a segment with an abandoned batch was deleted: %v", err)
 	}
 	crash(w)
 	_, replay := mustOpenWAL(t, dir, 64)
-	if len(replay) != 2 || string(replay[0].msgs[0].Body) != "a" || string(replay[1].msgs[0].Body) != "b" {
+	if len(replay) != 2 || string(replay[0].Msgs[0].Body) != "a" || string(replay[1].Msgs[0].Body) != "b" {
 		t.Fatalf("replay %+v, want a then b", replay)
 	}
 }
@@ -176,7 +177,7 @@ func TestWALStopsAtATornTail(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 1<<20)
 	for i := range 3 {
-		if _, err := w.append([]walMsg{kafkaMsg(fmt.Sprintf(`{"i":%d}`, i), "t", 0, i)}); err != nil {
+		if _, err := w.Append([]Msg{kafkaMsg(fmt.Sprintf(`{"i":%d}`, i), "t", 0, i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -195,10 +196,10 @@ func TestWALStopsAtATornTail(t *testing.T) {
 			t.Fatal(err)
 		}
 		w2, replay := mustOpenWAL(t, torn, 1<<20)
-		if len(replay) != 2 || string(replay[1].msgs[0].Body) != `{"i":1}` {
+		if len(replay) != 2 || string(replay[1].Msgs[0].Body) != `{"i":1}` {
 			t.Fatalf("cut at %d: replayed %d batches, want the 2 intact ones", cut, len(replay))
 		}
-		w2.close()
+		w2.Close()
 	}
 	// A flipped byte inside the last record fails its checksum the same way.
 	raw[len(raw)-2] ^= 0xff
@@ -207,7 +208,7 @@ func TestWALStopsAtATornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	w3, replay := mustOpenWAL(t, flipped, 1<<20)
-	defer w3.close()
+	defer w3.Close()
 	if len(replay) != 2 {
 		t.Fatalf("corrupt last record: replayed %d batches, want 2", len(replay))
 	}
@@ -216,13 +217,13 @@ func TestWALStopsAtATornTail(t *testing.T) {
 func TestWALDirectoryIsExclusive(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 1<<20)
-	_, err := openWAL(dir, 1<<20)
+	_, err := Open(dir, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "in use by another window buffer") {
 		t.Fatalf("second open of %s: %v, want an in-use error", dir, err)
 	}
-	w.close()
+	w.Close()
 	w2, _ := mustOpenWAL(t, dir, 1<<20)
-	w2.close()
+	w2.Close()
 }
 
 // A record whose checksum matches but which does not decode was written
@@ -234,7 +235,7 @@ func TestWALRefusesARecordThatDoesNotDecode(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, walPrefix+"0000000000000001"+walSuffix), frame, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := openWAL(dir, 1<<20)
+	_, err := Open(dir, 1<<20)
 	if err == nil || !strings.Contains(err.Error(), "record at byte 0") || !strings.Contains(err.Error(), "move the directory aside") {
 		t.Fatalf("open: %v, want an error naming the record and the way out", err)
 	}
@@ -245,12 +246,12 @@ func TestWALRefusesARecordThatDoesNotDecode(t *testing.T) {
 func TestWALStopsAppendingWhenTheFileFails(t *testing.T) {
 	dir := t.TempDir()
 	w, _ := mustOpenWAL(t, dir, 1<<20)
-	if _, err := w.append([]walMsg{kafkaMsg("a", "t", 0, 1)}); err != nil {
+	if _, err := w.Append([]Msg{kafkaMsg("a", "t", 0, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	w.f.Close() // every write and the truncate fail from here on
 	for i := range 2 {
-		if _, err := w.append([]walMsg{kafkaMsg("b", "t", 0, 2)}); err == nil {
+		if _, err := w.Append([]Msg{kafkaMsg("b", "t", 0, 2)}); err == nil {
 			t.Fatalf("append %d on a failed file succeeded", i)
 		}
 	}
@@ -259,7 +260,7 @@ func TestWALStopsAppendingWhenTheFileFails(t *testing.T) {
 	}
 	w.lock.Close()
 	_, replay := mustOpenWAL(t, dir, 1<<20)
-	if len(replay) != 1 || string(replay[0].msgs[0].Body) != "a" {
+	if len(replay) != 1 || string(replay[0].Msgs[0].Body) != "a" {
 		t.Fatalf("replay after the failure: %+v, want the one logged batch", replay)
 	}
 }
