@@ -55,11 +55,17 @@ const NoWatermark = math.MinInt64
 //   - Passed: the messages the buffer passes through (validation failures,
 //     late events) of every offset below it are written; a replay drops
 //     them instead of writing them again.
+//
+//   - Snap names a snapshot of the partition's open windows (state.go)
+//     taken before an offset at or below the committed one: the new owner
+//     loads it, then replays from the committed offset. Without it, every
+//     open window has all its events at or after the committed offset.
 type Resume struct {
-	Watermark int64   `json:"wm"`
-	Released  int64   `json:"rel"`
-	Dead      []int64 `json:"dead,omitempty"`
-	Passed    int64   `json:"pass,omitempty"`
+	Watermark int64        `json:"wm"`
+	Released  int64        `json:"rel"`
+	Dead      []int64      `json:"dead,omitempty"`
+	Passed    int64        `json:"pass,omitempty"`
+	Snap      *SnapshotRef `json:"snap,omitempty"`
 }
 
 // MaxDead bounds Resume.Dead so the metadata stays under Kafka's default
@@ -149,6 +155,9 @@ type Partition struct {
 	// source partitions with the same number, owned by the same consumer).
 	// Its batches carry no window state of their own.
 	Retry bool
+	// Snapshots, when its Store is set, bound the replay of a partition
+	// whose windows stay open long (state.go).
+	Snapshots Snapshots
 
 	mu       sync.Mutex
 	sink     Sink

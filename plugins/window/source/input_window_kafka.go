@@ -39,6 +39,8 @@ const (
 	fSessionTimeout   = "session_timeout"
 	fRebalanceTimeout = "rebalance_timeout"
 	fRetryTopics      = "retry_topics"
+	fStateTopic       = "state_topic"
+	fStateInterval    = "state_interval"
 )
 
 func spec() *service.ConfigSpec {
@@ -83,6 +85,11 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 			Description("Retry topics of the `retry_router` in front of this input's window stage, consumed here with the source: a retried event then comes back to the instance that owns its partition, which holds that partition's windows open for it, whatever the number of instances. Each must have as many partitions as the source topics (one that does not exist is created so), and the router must write a copy to the partition its event came from (`copartition: true`). A copy is delivered when it is due (its `retry_due_ms`), with `kafka_topic`/`kafka_partition` naming its event's partition. The group then uses the range balancer (co-partitioned assignment).").
 			Example([]string{"clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3"})).
 		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
+		Field(service.NewStringField(fStateTopic).Default("").
+			Description("Compacted topic for snapshots of each partition's open windows (default `<consumer_group>-window-state`, created if missing with as many partitions as the first topic). Without snapshots a partition's commit cannot pass the first event of its oldest open window, so with long windows (30 min sessions) a restart or a rebalance replays that far; with them the commit moves to the last durable snapshot, which the new owner loads before it replays from there. Snapshots hold window state only: the results are the same with or without them.").
+			Example("clickstream-window-state")).
+		Field(service.NewDurationField(fStateInterval).Default("30s").
+			Description("Least time between two snapshots of a partition (taken only while it has open windows); `0s` turns snapshots off.")).
 		Field(service.NewStringField(fClientID).Default("pipeline").Advanced().Description("Client id sent to the brokers.")).
 		Field(service.NewStringField(fInstanceID).Default("").
 			Description("Static membership (KIP-345) when set, unique per instance (e.g. the pod name): a restarted instance gets its partitions back at once instead of after `session_timeout`. A static member does not leave the group when it stops, so an instance removed for good keeps its partitions until `session_timeout` expires.")).
@@ -120,6 +127,10 @@ type input struct {
 	topics      []string
 	retryTopics []string
 	retrySet    map[string]struct{}
+	stateTopic  string
+	stateEvery  time.Duration
+	stateCl     *kgo.Client // writes snapshots; nil: off
+	stateParts  int32
 	maxBatch    int
 	flight      *flightLimit
 	period      time.Duration
@@ -209,7 +220,25 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		}
 		retrySet[t] = struct{}{}
 	}
+	stateTopic, err := conf.FieldString(fStateTopic)
+	if err != nil {
+		return nil, err
+	}
+	if stateTopic == "" {
+		stateTopic = group + "-window-state"
+	}
+	if slices.Contains(topics, stateTopic) || slices.Contains(retryTopics, stateTopic) {
+		return nil, fmt.Errorf("field %s: %s is also a topic this input consumes", fStateTopic, stateTopic)
+	}
+	stateEvery, err := conf.FieldDuration(fStateInterval)
+	if err != nil {
+		return nil, err
+	}
+	if stateEvery < 0 {
+		return nil, fmt.Errorf("field %s: must not be negative", fStateInterval)
+	}
 	in := &input{group: group, topics: topics, retryTopics: retryTopics, retrySet: retrySet,
+		stateTopic: stateTopic, stateEvery: stateEvery,
 		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
 		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{})}
 	if mgr != nil {
@@ -298,6 +327,21 @@ func (in *input) Connect(ctx context.Context) error {
 			return err
 		}
 	}
+	if in.stateEvery > 0 && in.stateCl == nil {
+		// Before joining the group: a partition assigned at once may
+		// resume from a snapshot, and takes new ones.
+		scl, err := kgo.NewClient(append(append([]kgo.Opt(nil), in.connOpts...),
+			kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+		if err != nil {
+			return fmt.Errorf("window_kafka: %w", err)
+		}
+		n, err := in.ensureStateTopic(pctx, scl)
+		if err != nil {
+			scl.Close()
+			return err
+		}
+		in.stateCl, in.stateParts = scl, n
+	}
 	cl, err := kgo.NewClient(in.opts...)
 	if err != nil {
 		return fmt.Errorf("window_kafka: %w", err)
@@ -359,10 +403,17 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 			}
 		}
 		if in.log != nil {
-			in.log.Infof("window_kafka: %s/%d assigned, resuming at offset %d with watermark %s, windows written through %s", c.topic, c.partition, c.offset, fmtNs(r.Watermark), fmtNs(r.Released))
+			snap := "no snapshot"
+			if r.Snap != nil {
+				snap = "snapshot of offsets below " + strconv.FormatInt(r.Snap.At, 10)
+			}
+			in.log.Infof("window_kafka: %s/%d assigned, resuming at offset %d with watermark %s, windows written through %s, %s", c.topic, c.partition, c.offset, fmtNs(r.Watermark), fmtNs(r.Released), snap)
 		}
 		p := partition.NewPartition(c.topic, c.partition, r, c.offset, in.idle)
 		p.Retry = in.isRetryTopic(c.topic)
+		if !p.Retry {
+			p.Snapshots = in.snapshotsFor(c.topic, c.partition)
+		}
 		in.parts[key] = newTracker(p)
 		if in.m.assigned != nil {
 			in.m.assigned.Incr(1)
@@ -734,6 +785,14 @@ func (in *input) Close(ctx context.Context) error {
 	// wait for: what is acknowledged now is committed, the rest replayed.
 	in.commit(ctx, cl, ts)
 	cl.Close()
+	if in.stateCl != nil {
+		// Tombstones of snapshots the last commits superseded.
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = in.stateCl.Flush(fctx)
+		cancel()
+		in.stateCl.Close()
+		in.stateCl = nil
+	}
 	partition.SourceStopped()
 	in.mu.Lock()
 	in.cl = nil

@@ -8,10 +8,11 @@ import (
 
 // tracker follows one assigned partition's delivered batches until the
 // pipeline acknowledges them, and finds the offset that is safe to commit:
-// the first offset of the oldest unacknowledged batch. The window buffer
-// acknowledges a batch only once every window its events fed was written
-// (and every window that closed before them), so everything before that
-// offset is reflected in the results topic.
+// the first offset of the oldest unacknowledged batch not covered by a
+// snapshot. The window buffer acknowledges a batch only once every window
+// its events fed was written (and every window that closed before them),
+// so everything before that offset is reflected in the results topic or in
+// the snapshot the commit names.
 type tracker struct {
 	part *partition.Partition
 
@@ -70,9 +71,16 @@ func pipelineAck(b *partition.Batch, err error) {
 // commitPoint pops the acknowledged prefix and returns the offset to commit
 // with its metadata, and whether it differs from the last commit.
 func (t *tracker) commitPoint() (offset int64, meta string, changed bool) {
+	covered := int64(-1)
+	sink := t.part.Sink()
+	if cs, ok := sink.(partition.CoveredSink); ok {
+		covered = cs.Covered()
+	}
 	t.mu.Lock()
 	i := 0
-	for i < len(t.fifo) && t.fifo[i].acked {
+	// A batch below the snapshot-covered offset is safe although windows
+	// it fed are still open: the snapshot the commit names holds them.
+	for i < len(t.fifo) && (t.fifo[i].acked || t.fifo[i].batch.Last < covered) {
 		i++
 	}
 	t.fifo = append(t.fifo[:0], t.fifo[i:]...)
@@ -88,8 +96,8 @@ func (t *tracker) commitPoint() (offset int64, meta string, changed bool) {
 	t.mu.Unlock()
 
 	r := t.part.Resume
-	if s := t.part.Sink(); s != nil {
-		r = s.Checkpoint(offset)
+	if sink != nil {
+		r = sink.Checkpoint(offset)
 	}
 	meta = r.Encode()
 	t.mu.Lock()

@@ -1,0 +1,65 @@
+package partition
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// A partition whose windows stay open long (30 min sessions, a day's
+// tumbling window) would make its new owner replay everything since the
+// oldest open window's first event: the commit cannot pass an event whose
+// window is not written. A snapshot of the partition's window state, taken
+// at a batch boundary and written to a state topic, bounds that replay:
+// once it is durable (and everything before the boundary is written or in
+// it), the commit moves to the boundary and names the snapshot, and the new
+// owner loads it before replaying from there (Kafka Streams' changelog
+// restore, in one record set per snapshot).
+
+// SnapshotRef names a snapshot of a partition's window state in the state
+// topic: the chunks of one snapshot are consecutive records of one state
+// partition from Offset on (a concurrent writer may interleave; readers
+// match the keys).
+type SnapshotRef struct {
+	// At is the source offset the state was taken before: it holds every
+	// event of the partition below At, and none at or after.
+	At        int64 `json:"at"`
+	Partition int32 `json:"p"`
+	Offset    int64 `json:"o"`
+	Chunks    int   `json:"n"`
+}
+
+func (r SnapshotRef) String() string {
+	return fmt.Sprintf("state of offsets below %d (state partition %d, offset %d, %d chunks)", r.At, r.Partition, r.Offset, r.Chunks)
+}
+
+// StateStore keeps snapshots of one source partition's window state. The
+// source implements it on its Kafka client; the buffer takes and restores
+// the snapshots.
+type StateStore interface {
+	// Save writes data as the partition's state before source offset at and
+	// returns once the broker has it.
+	Save(ctx context.Context, at int64, data []byte) (SnapshotRef, error)
+	// Load reads a snapshot back.
+	Load(ctx context.Context, ref SnapshotRef) ([]byte, error)
+	// Forget deletes a snapshot no commit names any more (best effort:
+	// tombstones for the compacted topic).
+	Forget(ref SnapshotRef)
+}
+
+// Snapshots configures a partition's snapshots: nil Store means none (the
+// commit then waits for every open window, as without a state topic).
+type Snapshots struct {
+	Store StateStore
+	// Every is the least time between two snapshots of the partition.
+	Every time.Duration
+}
+
+// CoveredSink is a Sink that takes snapshots.
+type CoveredSink interface {
+	Sink
+	// Covered is the offset below which a durable snapshot holds every
+	// event not yet reflected in the results (-1: none): batches below it
+	// are safe to commit whether or not the buffer acknowledged them.
+	Covered() int64
+}
