@@ -10,7 +10,7 @@ import (
 // are decoded by hand (time.Parse tries one layout after another and
 // allocates an error for every miss); everything else goes to the shared
 // eventtime parser, whose semantics this must match exactly (see
-// fasttime_test.go).
+// TestParseTimestampMatchesEventtime and FuzzParseTimestampMatchesEventtime).
 func parseTimestamp(b []byte) (int64, error) {
 	if ns, ok := parseISOFast(b); ok {
 		return ns, nil

@@ -18,10 +18,11 @@ import (
 // windows (with and without max_length, alone or several in one engine),
 // and a startup grace that ends at a random point of the stream. The model
 // keeps every event of every window, never closes anything, and decides
-// membership from the lateness rule alone (spec.go, Watermarks and
-// closing): an event is judged against max(stage watermark, its own
-// partition's watermark) and counts in a window, or joins a session, only if
-// that window's end + allowed_lateness is after it.
+// membership from the lateness rule alone (plugins/window/
+// buffer_window_spec.go, Watermarks and closing): an event is judged
+// against max(stage watermark, its own partition's watermark) and counts
+// in a window, or joins a session, only if that window's end +
+// allowed_lateness is after it.
 
 // mEvent is one generated event; id identifies it across interleavings.
 type mEvent struct {

@@ -81,7 +81,7 @@ func (o *sessionOp) add(in *Input, t, seq int64, ref *Ack, wm int64) (bool, int6
 	// partition); joining it would make the event count or not depending on
 	// where the grace ended. Excluded, it is exactly the session a run
 	// without the grace has already emitted (see the lateness rule in
-	// spec.go).
+	// the buffer's description, plugins/window/buffer_window_spec.go).
 	var buf [4]int
 	over := buf[:0]
 	for i, s := range list {

@@ -50,7 +50,7 @@ const (
 
 // lintRule checks cross-field rules at lint time so `pipeline lint` names
 // the offending field before the stream is built; the constructor repeats
-// every check (see config.go) because lint can be disabled.
+// every check (see buffer_window_config.go) because lint can be disabled.
 const lintRule = `
 map dur {
   root = if this == null || this == "" { 0 } else { this.string().parse_duration().catch(-1) }

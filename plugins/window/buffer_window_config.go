@@ -315,7 +315,7 @@ type resultField struct {
 }
 
 // resultFields lists the fields renderBody writes, in the order lint checks
-// them (the lint rule in spec.go mirrors this). A `<name>_truncated` flag is
+// them (the lint rule in buffer_window_spec.go mirrors this). A `<name>_truncated` flag is
 // only written when a bounded aggregate overflows, but it must not collide
 // either: the result would then hold one name twice.
 func resultFields(w *engine.WindowSpec) []resultField {

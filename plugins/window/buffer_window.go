@@ -98,7 +98,7 @@ type windowBuffer struct {
 	ended        bool
 	closed       bool
 
-	// Window state per window_kafka partition (see buffer_partitioned.go);
+	// Window state per window_kafka partition (see buffer_window_partitioned.go);
 	// eng serves every other input. Guarded by mu.
 	parts map[*partition.Partition]*partState
 	// Retried events waiting for their partition to deliver here.
@@ -371,7 +371,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 	events := b.scratch[:len(batch)]
 	windowed := make([]bool, len(batch))
 	// failed: events of a window_kafka partition that failed after
-	// validation and may go up the retry ladder (ladder.go).
+	// validation and may go up the retry ladder (buffer_window_ladder.go).
 	var failed []bool
 	var pass service.MessageBatch
 	for i, msg := range batch {

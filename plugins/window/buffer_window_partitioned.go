@@ -50,9 +50,9 @@ type partState struct {
 	// replayed original and its retry copy may arrive; the second is
 	// skipped (retried events name their original's offset).
 	counted wal.OffsetSet
-	ladder  partLadder // its events that failed after validation (ladder.go)
+	ladder  partLadder // its events that failed after validation (buffer_window_ladder.go)
 	// passedTo: the pass-through of every offset below is written
-	// (passed.go); passFIFO the batches after it, in order.
+	// (buffer_window_passed.go); passFIFO the batches after it, in order.
 	passedTo    int64
 	passFIFO    []*passBatch
 	lastArrival int64 // wall clock of the last batch, for idleness
@@ -324,7 +324,7 @@ func (b *windowBuffer) writeUnsourced(ctx context.Context, batch service.Message
 			}
 			// A retry copy waits for its partition even when it failed
 			// again: its route (next stage, or dead letter) depends on
-			// what the partition knows of the event (ladder.go).
+			// what the partition knows of the event (buffer_window_ladder.go).
 			ref.Hold()
 			b.parked = append(b.parked, parkedEvent{msg: msg, ref: ref, since: now})
 			continue
