@@ -42,7 +42,7 @@ func (ll *lateLog) late(key string, eventTime int64, l engine.LateInfo) {
 	ll.mu.Unlock()
 	msg := fmt.Sprintf("window %s: late event key=%q at %s missed [%s, %s) by %v (watermark %s), routed as late",
 		l.Window, key, engine.FormatTime(eventTime), engine.FormatTime(l.Start), engine.FormatTime(l.End),
-		time.Duration(l.LateBy), engine.FormatTime(l.Watermark))
+		l.LateBy, engine.FormatTime(l.Watermark))
 	if n > 0 {
 		msg += fmt.Sprintf("; %d more late events since the last such line", n)
 	}
