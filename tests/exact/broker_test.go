@@ -38,6 +38,8 @@ func brokerOutage(t *testing.T, e *Env, p *Producer, at, down time.Duration, sto
 	p.Pause()
 	stop()
 	t.Logf("broker down at %v of event time, %d events sent, for %v", at, p.Sent(), down)
+	// The outage itself, not a wait for something: stop and Restart wait
+	// for the process to exit and to listen again.
 	time.Sleep(down)
 	e.Broker.Restart()
 	p.Resume()

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
 )
 
 // Group is the job's consumer group (JobConfig).
@@ -22,35 +23,29 @@ const Group = "exact"
 // trusting that starting a process made them move.
 func (e *Env) WaitAssigned(timeout time.Duration, ids ...string) string {
 	e.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Broker.Addr))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	adm := kadm.NewClient(kafkatest.Client(e.t, e.Broker.Addr))
 	want := append([]string(nil), ids...)
 	sort.Strings(want)
-	deadline := time.Now().Add(timeout)
-	last := "nothing described"
-	for {
+	last, owners := "nothing described", ""
+	settled := func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
 		groups, err := adm.DescribeGroups(ctx, Group)
-		cancel()
-		if err == nil {
-			g := groups[Group]
-			owners, ok := e.assignment(g)
-			last = fmt.Sprintf("state %s, members %s", g.State, owners)
-			if ok && g.State == "Stable" && strings.Join(memberIDs(g), ",") == strings.Join(want, ",") {
-				return owners
-			}
-		} else {
+		if err != nil {
 			last = err.Error()
+			return false
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("group %s did not settle on members %v each owning a partition of %s within %v: %s", Group, want, EventsTopic, timeout, last)
-		}
-		time.Sleep(200 * time.Millisecond)
+		g := groups[Group]
+		var ok bool
+		owners, ok = e.assignment(g)
+		last = fmt.Sprintf("state %s, members %s", g.State, owners)
+		return ok && g.State == "Stable" && strings.Join(memberIDs(g), ",") == strings.Join(want, ",")
 	}
+	// Each check is a DescribeGroups request: every 200 ms is enough.
+	if !kafkatest.Every(timeout, 200*time.Millisecond, settled) {
+		e.t.Fatalf("group %s did not settle on members %v each owning a partition of %s within %v: %s", Group, want, EventsTopic, timeout, last)
+	}
+	return owners
 }
 
 // memberIDs are the group members' instance ids (member ids when not

@@ -45,6 +45,7 @@ func TestLongKillsAndScaling(t *testing.T) {
 			in := running[rng.Intn(len(running))]
 			in.Kill()
 			t.Logf("SIGKILL %s at %v of event time; restart in %v", in.ID, k.At, k.Pause)
+			// The seeded pause is the scenario (Kill already waited for the exit).
 			time.Sleep(k.Pause)
 			in.Restart(false)
 		}})

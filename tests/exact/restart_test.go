@@ -48,6 +48,7 @@ func TestSigkillAtRandomMoments(t *testing.T) {
 		p.WaitSent(k.At)
 		in.Kill()
 		t.Logf("SIGKILL at %v of event time, %d events sent; restarting in %v", k.At, p.Sent(), k.Pause)
+		// The seeded pause is the scenario (Kill already waited for the exit).
 		time.Sleep(k.Pause)
 		in.Restart(false)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
 )
 
 // target is one /track implementation under load.
@@ -64,17 +66,18 @@ func (t *target) start() error {
 	if err := t.cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", t.name, err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
 	body := eventBody("warmup", 0, 0, 1)
-	for time.Now().Before(deadline) {
+	answers := func() bool {
 		resp, err := http.Post(t.url, "application/json", strings.NewReader(body))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
+		if err != nil {
+			return false
 		}
-		time.Sleep(200 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	// Each check is a request: every 200 ms is enough.
+	if kafkatest.Every(60*time.Second, 200*time.Millisecond, answers) {
+		return nil
 	}
 	log, _ := os.ReadFile(f.Name())
 	return fmt.Errorf("%s did not answer 200 at %s within 60s; its output (%s):\n%s", t.name, t.url, f.Name(), log)

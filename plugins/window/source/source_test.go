@@ -12,11 +12,11 @@ import (
 
 	"github.com/redpanda-data/benthos/v4/public/service"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	_ "github.com/streamkit/pipeline/plugins/window"
 	"github.com/streamkit/pipeline/plugins/window/partition"
 )
@@ -25,15 +25,10 @@ const topic = "ev"
 
 var base = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// cluster starts an in-process kfake broker with topic ev in parts partitions.
+// cluster starts an in-process broker with topic ev in parts partitions.
 func cluster(t *testing.T, parts int32) string {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()[0]
+	return kafkatest.Cluster(t, parts, topic)
 }
 
 type event struct {
@@ -52,21 +47,16 @@ func events(from, n, users int) []event {
 	return out
 }
 
+// produce writes evs to ev keyed by user, partitioned as a Kafka producer
+// does (by key hash).
 func produce(t *testing.T, addr string, evs []event) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var rs []*kgo.Record
-	for _, e := range evs {
+	rs := make([]*kgo.Record, len(evs))
+	for i, e := range evs {
 		b, _ := json.Marshal(e)
-		rs = append(rs, &kgo.Record{Key: []byte(e.User), Value: b})
+		rs[i] = &kgo.Record{Key: []byte(e.User), Value: b}
 	}
-	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.ProduceByKey(t, addr, topic, rs...)
 }
 
 // expected is the 10 s tumbling count per window id of evs.
@@ -201,17 +191,6 @@ window:
 	return stop
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // A graceful stop in the middle of windows emits nothing half-full, and the
 // next run completes them: every window exactly once, re-emissions (from the
 // replay of the committed offset) byte-identical.
@@ -224,7 +203,7 @@ func TestStopAndResumeIsExact(t *testing.T) {
 	stop := startJob(t, addr, "g1", "1h", &r)
 	// 45 s of event time in each partition: windows up to [30 s, 40 s)
 	// close (40 s + 1 s lateness reached); [40 s, 50 s) stays open.
-	waitFor(t, "the first windows", 20*time.Second, func() bool { return r.windows() >= 40 })
+	kafkatest.Eventually(t, 20*time.Second, "the first windows", func() bool { return r.windows() >= 40 })
 	stop()
 	n1 := r.windows()
 	if n1 != 40 {
@@ -241,21 +220,13 @@ func TestStopAndResumeIsExact(t *testing.T) {
 	produce(t, addr, second)
 	startJob(t, addr, "g1", "500ms", &r)
 	want := expected(append(first, second...))
-	waitFor(t, "every window", 30*time.Second, func() bool { return r.windows() >= len(want) })
+	kafkatest.Eventually(t, 30*time.Second, "every window", func() bool { return r.windows() >= len(want) })
 	r.check(t, want)
 }
 
 func committedResumes(t *testing.T, addr, group string) map[int32]partition.Resume {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	if err != nil {
-		t.Fatal(err)
-	}
+	offs := kafkatest.FetchOffsets(t, addr, group)
 	out := map[int32]partition.Resume{}
 	offs.Each(func(o kadm.OffsetResponse) {
 		r, err := partition.DecodeResume(o.Metadata)
@@ -281,7 +252,7 @@ func TestRebalanceIsExact(t *testing.T) {
 
 	var r results
 	stopA := startJob(t, addr, "g2", "1h", &r)
-	waitFor(t, "the first windows of A", 20*time.Second, func() bool { return r.windows() > 0 })
+	kafkatest.Eventually(t, 20*time.Second, "the first windows of A", func() bool { return r.windows() > 0 })
 	stopB := startJob(t, addr, "g2", "1h", &r) // 1 -> 2: A hands partitions to B
 	produce(t, addr, all[400:800])
 	startJob(t, addr, "g2", "500ms", &r) // 2 -> 3
@@ -290,7 +261,7 @@ func TestRebalanceIsExact(t *testing.T) {
 	produce(t, addr, all[1000:])
 	stopB() // 2 -> 1
 	want := expected(all)
-	waitFor(t, "every window", 60*time.Second, func() bool { return r.windows() >= len(want) })
+	kafkatest.Eventually(t, 60*time.Second, "every window", func() bool { return r.windows() >= len(want) })
 	r.check(t, want)
 }
 
@@ -372,7 +343,7 @@ window_kafka:
 	go func() { _ = s.Run(ctx) }()
 	for {
 		// The output holds everything: reading stops at the bound.
-		waitFor(t, "the output to hold the bound or everything", 20*time.Second, func() bool {
+		kafkatest.Eventually(t, 20*time.Second, "the output to hold the bound or everything", func() bool {
 			h, _, seen := held.state()
 			return h >= bound || seen == n
 		})
