@@ -85,18 +85,27 @@ func Connection(child any) (map[string]*yaml.Node, error) {
 }
 
 // Inherit gives every Kafka output anywhere inside child (a switch case, a
-// dead_letter's child, ...) that sets no seed_brokers the connection conn.
-// It returns the number of outputs completed.
+// dead_letter's child, ...) that sets no seed_brokers the connection conn,
+// whole: a Kafka output that sets tls or sasl but no seed_brokers is an
+// error (its own security on the lent brokers would mix two connections),
+// while client_id may differ. It returns the number of outputs completed.
 func Inherit(child any, conn map[string]*yaml.Node) (int, error) {
-	if len(conn) == 0 {
-		return 0, nil
-	}
 	n := 0
 	err := edit(child, func(root *yaml.Node) error {
+		var half error
 		walkMappings(root, func(m *yaml.Node) {
 			for _, typ := range KafkaOutputs {
 				body := lookup(m, typ)
 				if body == nil || body.Kind != yaml.MappingNode || lookup(body, "seed_brokers") != nil {
+					continue
+				}
+				if lookup(body, "tls") != nil || lookup(body, "sasl") != nil {
+					if half == nil {
+						half = fmt.Errorf(halfConnection, typ)
+					}
+					continue
+				}
+				if len(conn) == 0 {
 					continue
 				}
 				for _, f := range ConnectionFields {
@@ -107,7 +116,7 @@ func Inherit(child any, conn map[string]*yaml.Node) (int, error) {
 				n++
 			}
 		})
-		return nil
+		return half
 	})
 	return n, err
 }

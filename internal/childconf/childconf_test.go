@@ -138,3 +138,57 @@ func TestFillAllSetsAGroupOnlyWhenNoneIsSet(t *testing.T) {
 		t.Fatalf("FillAll on a non-Kafka child: %v, %v", ok, err)
 	}
 }
+
+// The main output may write its brokers as a YAML alias of the input's
+// (`seed_brokers: *brokers`): a child gets a copy of the list itself, and
+// no second definition of the anchor.
+func TestInheritResolvesAnAlias(t *testing.T) {
+	doc := node(t, `
+input: { seed_brokers: &brokers [ b1:9092, b2:9092 ] }
+output: { redpanda: { seed_brokers: *brokers, topic: out } }
+dlq: { redpanda: { topic: d } }
+`)
+	root := doc.Content[0]
+	conn, err := Connection(lookup(root, "output"))
+	if err != nil || conn["seed_brokers"] == nil {
+		t.Fatalf("Connection = %v, %v", conn, err)
+	}
+	dlq := lookup(root, "dlq")
+	if n, err := Inherit(dlq, conn); err != nil || n != 1 {
+		t.Fatalf("Inherit = %d, %v", n, err)
+	}
+	got := lookup(lookup(dlq, "redpanda"), "seed_brokers")
+	if got.Kind != yaml.SequenceNode || got.Anchor != "" || len(got.Content) != 2 || got.Content[1].Value != "b2:9092" {
+		t.Fatalf("inherited seed_brokers: kind %v anchor %q %v, want a plain copy of [ b1:9092, b2:9092 ]", got.Kind, got.Anchor, asMap(t, dlq))
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "&brokers"); n != 1 {
+		t.Errorf("the anchor is defined %d times after Inherit:\n%s", n, out)
+	}
+}
+
+// A child that sets its own security but no brokers would take the lent
+// brokers with other security, silently: an error naming what to do.
+func TestInheritRefusesHalfAConnection(t *testing.T) {
+	conn, _ := Connection(node(t, "redpanda: { seed_brokers: [ b1:9092 ], topic: out }\n"))
+	for _, child := range []string{
+		"redpanda: { topic: d, tls: { enabled: true } }\n",
+		"dead_letter: { output: { kafka_franz: { topic: d, sasl: [ { mechanism: PLAIN } ] } } }\n",
+	} {
+		_, err := Inherit(node(t, child), conn)
+		if err == nil || !strings.Contains(err.Error(), "sets tls or sasl but no seed_brokers") {
+			t.Errorf("Inherit(%q) = %v, want the half connection named", child, err)
+		}
+	}
+	// Its own client_id is no other cluster: allowed.
+	n := node(t, "redpanda: { topic: d, client_id: dlq-writer }\n")
+	if c, err := Inherit(n, conn); err != nil || c != 1 {
+		t.Errorf("Inherit with a client_id = %d, %v; want the connection lent", c, err)
+	}
+	if b := asMap(t, n)["redpanda"].(map[string]any); b["client_id"] != "dlq-writer" || b["seed_brokers"] == nil {
+		t.Errorf("child %v, want the lent brokers and its own client_id", b)
+	}
+}

@@ -84,8 +84,15 @@ func walkMappings(n *yaml.Node, fn func(*yaml.Node)) {
 	}
 }
 
+// deepCopy copies n for another place in the tree: an alias
+// (`seed_brokers: *brokers`) becomes a copy of what it points to, and the
+// copy defines no anchor, so the tree keeps one definition of each.
 func deepCopy(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return deepCopy(n.Alias)
+	}
 	c := *n
+	c.Anchor = ""
 	c.Content = make([]*yaml.Node, len(n.Content))
 	for i, x := range n.Content {
 		c.Content[i] = deepCopy(x)

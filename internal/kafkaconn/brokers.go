@@ -28,3 +28,13 @@ func SeedBrokers(conf *service.ParsedConfig, field string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// SeedBrokersLintRule is a Bloblang lint rule (appending to the errors of a
+// rule before it, if any) that makes `pipeline lint` fail, naming the
+// field, when seed_brokers holds no address: a list field without a default
+// is not reported missing by Benthos' lint itself.
+const SeedBrokersLintRule = `
+root = root.or([]).merge(if this.seed_brokers.or([]).map_each(b -> b.string().split(",")).flatten().map_each(b -> b.trim()).filter(b -> b != "").length() == 0 {
+  [ "field seed_brokers: at least one broker address is required (a config writes it once: seed_brokers: &brokers [ ... ] on its first Kafka component, seed_brokers: *brokers on the others)" ]
+} else { [] })
+`

@@ -34,8 +34,9 @@ func ownedChild(conf *service.ParsedConfig, field string, defaults map[string]an
 }
 
 // inheritConnection gives the Kafka outputs inside field `to` that name no
-// brokers the connection of the Kafka output at field `from`, so a config
-// writes its brokers and security once.
+// brokers the connection of the Kafka output at field `from` (`to` may be
+// `from` itself: the cases of a switch), so a config writes its brokers and
+// security once.
 func inheritConnection(conf *service.ParsedConfig, from, to string) error {
 	src, err := conf.FieldAny(from)
 	if err != nil {
@@ -52,12 +53,19 @@ func inheritConnection(conf *service.ParsedConfig, from, to string) error {
 	if _, err := childconf.Inherit(dst, conn); err != nil {
 		return fmt.Errorf("%s: %w", to, err)
 	}
-	missing, err := childconf.MissingBrokers(dst)
+	return requireBrokers(dst, to, from+" has none to lend")
+}
+
+// requireBrokers fails, naming field, when the child config raw holds a
+// Kafka output without seed_brokers: Connect's outputs would then look for
+// the enterprise-only top-level redpanda block and fail at the first write.
+func requireBrokers(raw any, field, why string) error {
+	missing, err := childconf.MissingBrokers(raw)
 	if err != nil {
-		return fmt.Errorf("%s: %w", to, err)
+		return fmt.Errorf("%s: %w", field, err)
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%s: a %s output sets no seed_brokers and %s is not a Kafka output to take them from", to, missing[0], from)
+		return fmt.Errorf("%s: a %s output without seed_brokers, and %s", field, missing[0], why)
 	}
 	return nil
 }

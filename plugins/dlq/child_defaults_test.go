@@ -76,7 +76,7 @@ output:
         output:
           redpanda: { topic: dlq }
 `)
-	if err == nil || !strings.Contains(err.Error(), "dlq: a redpanda output sets no seed_brokers") {
+	if err == nil || !strings.Contains(err.Error(), "dlq: a redpanda output without seed_brokers") {
 		t.Errorf("err %v, want it to name the dlq field", err)
 	}
 }
@@ -160,5 +160,46 @@ output:
 		if string(r.Value) != c.value || string(r.Key) != c.key || !slices.Equal(keys, c.headers) || h[meta.TryCatchError] == "" {
 			t.Errorf("%s record %s key %s headers %v, want %s key %s headers %v", c.topic, r.Value, r.Key, h, c.value, c.key, c.headers)
 		}
+	}
+}
+
+// The cases of route_errors' switch output lend each other the brokers
+// written once, in the first case that names them.
+func TestRouteErrorsSwitchCasesShareTheBrokers(t *testing.T) {
+	broker := kafkatest.Cluster(t, 1, "alerts", "stats")
+	kafkatest.RunStream(t, fmt.Sprintf(`
+input:
+  generate: { count: 2, interval: "", mapping: 'root.n = counter()' }
+output:
+  route_errors:
+    output:
+      switch:
+        cases:
+          - check: this.n == 1
+            output: { redpanda: { seed_brokers: [ %s ], topic: alerts } }
+          - output: { redpanda: { topic: stats } }
+    dlq: { drop: {} }
+`, broker), "none")
+	for topic, want := range map[string]string{"alerts": `{"n":1}`, "stats": `{"n":2}`} {
+		if r := kafkatest.ConsumeExactly(t, broker, topic, 1, 20*time.Second)[0]; string(r.Value) != want {
+			t.Errorf("%s got %s, want %s", topic, r.Value, want)
+		}
+	}
+}
+
+// A dead_letter alone has nobody to lend it brokers: a Kafka child
+// without them is an error naming the field, not a failure at the first
+// write.
+func TestDeadLetterAloneNeedsBrokers(t *testing.T) {
+	err := buildStreamErr(`
+input:
+  generate: { mapping: 'root = 1', count: 1 }
+output:
+  dead_letter:
+    output:
+      redpanda: { topic: dlq }
+`)
+	if err == nil || !strings.Contains(err.Error(), "output: a redpanda output without seed_brokers, and a dead_letter takes them only from") {
+		t.Errorf("err %v, want it to name the output field", err)
 	}
 }

@@ -56,7 +56,7 @@ The child receives a fresh message whose metadata is exactly the headers to writ
 
 `+"```yaml"+`
 redpanda:
-  seed_brokers: [ localhost:9092 ]    # inside route_errors or retry_router: defaults to output's
+  seed_brokers: [ localhost:9092 ]    # required alone; inside route_errors or retry_router: output's
   topic: clickstream-dlq              # or '${! metadata("@topic") }-dlq'
   key: '${! metadata("@key") }'
   timestamp_ms: '${! metadata("@timestamp_ms") }'
@@ -117,7 +117,15 @@ type deadLetter struct {
 
 func newDeadLetter(conf *service.ParsedConfig, res *service.Resources) (*deadLetter, error) {
 	d := &deadLetter{now: time.Now}
-	var err error
+	raw, err := conf.FieldAny(dlFieldOutput)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dlFieldOutput, err)
+	}
+	// Inside retry_router or route_errors the router has lent its
+	// connection already; alone, nothing does.
+	if err := requireBrokers(raw, dlFieldOutput, "a dead_letter takes them only from the output of a retry_router or route_errors around it"); err != nil {
+		return nil, err
+	}
 	if d.child, err = ownedChild(conf, dlFieldOutput, letterDefaults); err != nil {
 		return nil, err
 	}

@@ -14,13 +14,14 @@ import (
 func routeErrorsSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Categories("Utility").
+		LintRule(childconf.BrokersLintRule("output", "output", "late", "dlq")).
 		Summary("Sends failed messages to `dlq` (late events to `late` when set) and the others to `output`.").
 		Description(`
 A message is failed when it is errored (default error handling), when it carries try_catch's `+"`@error`"+` object (strict error handling, where errored messages never reach an output), or when it has `+"`error_class`"+` metadata. A failed message of `+"`error_class: late`"+` (the window buffer's late events) goes to `+"`late`"+` when it is set.
 
 Each message is acknowledged only when the output it was routed to acknowledged it; a failed write nacks just the messages of that route, so the input retries them and never commits their offsets.
 
-Children that are `+"`redpanda`"+` or `+"`kafka_franz`"+` outputs without `+"`seed_brokers`"+` take the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+`, so a config writes its brokers once. The `+"`late`"+` child and a Kafka `+"`dlq`"+` child (not a `+"`dead_letter`"+`) write the event as it was read (`+"`dlq_keep_raw`"+`'s stash, else the payload) with its error text in metadata `+"`error`"+`, and default their `+"`key`"+` to the original key and their `+"`metadata`"+` to `+"`include_patterns: [ \"^window_\", \"^error\" ]`"+` (late) or `+"`[ \"^error\" ]`"+` (dlq).`).
+Children that are `+"`redpanda`"+` or `+"`kafka_franz`"+` outputs without `+"`seed_brokers`"+` (also nested, and the cases of a `+"`switch`"+` `+"`output`"+`) take the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+` (its first Kafka output that names brokers), whole, so a config writes its brokers once; `+"`client_id`"+` may differ. A child that names its own `+"`seed_brokers`"+` is another connection; one that sets `+"`tls`"+` or `+"`sasl`"+` but no `+"`seed_brokers`"+` is an error (it would mix two connections). `+"`pipeline lint`"+` names a child that would have no brokers. The input refers to the same brokers with a YAML alias: `+"`seed_brokers: &brokers [ ... ]`"+` where the config first names them, `+"`seed_brokers: *brokers`"+` elsewhere. The `+"`late`"+` child and a Kafka `+"`dlq`"+` child (not a `+"`dead_letter`"+`) write the event as it was read (`+"`dlq_keep_raw`"+`'s stash, else the payload) with its error text in metadata `+"`error`"+`, and default their `+"`key`"+` to the original key and their `+"`metadata`"+` to `+"`include_patterns: [ \"^window_\", \"^error\" ]`"+` (late) or `+"`[ \"^error\" ]`"+` (dlq).`).
 		Fields(
 			service.NewOutputField("output").Description("Where messages that did not fail go."),
 			service.NewOutputField("dlq").Description("Where failed messages go, normally a `dead_letter` output."),
@@ -71,6 +72,10 @@ func init() {
 
 func newRouteErrors(conf *service.ParsedConfig) (*routeErrors, error) {
 	r := &routeErrors{}
+	// The cases of a switch output lend each other their connection too.
+	if err := inheritConnection(conf, "output", "output"); err != nil {
+		return nil, err
+	}
 	var err error
 	if r.main, err = conf.FieldOutput("output"); err != nil {
 		return nil, fmt.Errorf("output: %w", err)

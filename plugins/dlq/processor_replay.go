@@ -69,7 +69,7 @@ The metadata is replaced by the headers to write plus control keys for the outpu
 
 `+"```yaml"+`
 redpanda:
-  seed_brokers: [ localhost:9092 ]
+  seed_brokers: *brokers              # the input's: seed_brokers: &brokers [ localhost:9092 ]
   topic: '${! metadata("@topic") }'
   key: '${! metadata("@key") }'
   timestamp_ms: '${! metadata("@timestamp_ms") }'

@@ -50,7 +50,7 @@ Records released at the same moment (up to 256) are handed on as one batch, so a
 - `+"`retry_release_lateness`"+` (timer in ns, label `+"`topic`"+`): release time minus due time; never negative.
 `).
 		Field(service.NewStringListField(inFieldSeedBrokers).
-			Description("Kafka bootstrap addresses; an entry may hold a comma-separated list.").
+			Description("Kafka bootstrap addresses; an entry may hold a comma-separated list. Written once per config: `seed_brokers: *brokers` refers to the list where the config first names it (`seed_brokers: &brokers [ ... ]`), as `tls: *tls` and `sasl: *sasl` do.").
 			Example([]string{"localhost:9092"})).
 		Fields(kafkaconn.AuthFields()...).
 		Field(service.NewStringListField(inFieldTopics).
@@ -79,10 +79,10 @@ Records released at the same moment (up to 256) are handed on as one batch, so a
 		Field(service.NewBoolField(inFieldRestoreOrigin).
 			Description("A retried event belongs to the stream it first came from: `kafka_topic` and `kafka_partition` name the original record's topic and partition, and `kafka_offset` is left out (the stage topic's offset would be taken for an offset of the original partition, e.g. by the window buffer's log). The retry state keeps the original offset. Off by default: the stage record's topic, partition and offset, as the `redpanda` input reports a record.").
 			Default(false)).
-		LintRule(`root = match {
-  this.topics.or([]).length() == 0 => [ "topics: at least one retry topic is required" ],
-  this.consumer_group.or("") == "" => [ "consumer_group: required, offsets are committed to it" ],
-}`).
+		LintRule(`root = [
+  if this.topics.or([]).length() == 0 { "topics: at least one retry topic is required" } else { null },
+  if this.consumer_group.or("") == "" { "consumer_group: required, offsets are committed to it" } else { null },
+].filter(e -> e != null)`+kafkaconn.SeedBrokersLintRule).
 		Example("Consume a three-stage ladder",
 			"Releases records from the stage topics written by a `retry_router` whose ladder has three stages.",
 			`

@@ -79,7 +79,7 @@ func (r *retryRouter) buildChildren(conf *service.ParsedConfig) error {
 		if missing, err := childconf.MissingBrokers(raw); err != nil {
 			return fmt.Errorf("%s: %w", c.field, err)
 		} else if len(missing) > 0 {
-			return fmt.Errorf("%s: a %s output without seed_brokers, and %s is not a Kafka output to take them from", c.field, missing[0], rtFieldOutput)
+			return fmt.Errorf("%s: a %s output without seed_brokers, and %s has none to lend", c.field, missing[0], rtFieldOutput)
 		}
 		if *c.dst, err = conf.FieldOutput(c.field); err != nil {
 			return fmt.Errorf("%s: %w", c.field, err)

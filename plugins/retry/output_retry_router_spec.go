@@ -2,6 +2,7 @@ package retry
 
 import (
 	"github.com/redpanda-data/benthos/v4/public/service"
+	"github.com/streamkit/pipeline/internal/childconf"
 )
 
 // Field names of the retry_router output.
@@ -49,7 +50,7 @@ func retryRouterSpec() *service.ConfigSpec {
 	return service.NewConfigSpec().
 		Stable().
 		Categories("Utility").
-		LintRule(routerLintRule).
+		LintRule(routerLintRule+childconf.BrokersLintRule(rtFieldOutput, rtFieldOutput, rtFieldRetry, rtFieldLate, rtFieldDLQ)).
 		Summary("Routes processed messages: successes to `output`, retriable failures to the next retry stage topic through `retry`, fatal or exhausted failures to `dlq`.").
 		Description(`
 The producing half of non-blocking Kafka retries (Spring-style retry topics); the `+"`retry_topics`"+` input is the consuming half. A message is a failure when a processor flagged it with an error.
@@ -78,7 +79,7 @@ redpanda:
     include_patterns: [ '^[^@]' ]     # every header, no stash
 `+"```"+`
 
-A `+"`redpanda`"+` or `+"`kafka_franz`"+` child written in the config gets the same `+"`topic`"+`, `+"`key`"+` and `+"`metadata`"+` when it leaves them out, and every Kafka child (retry, late, dlq, also nested, e.g. the output of a `+"`dead_letter`"+`) without `+"`seed_brokers`"+` takes the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+`: a config writes its brokers once. The message handed to `+"`retry`"+` has the payload as it reached the router (processors such as `+"`http`"+` or `+"`branch`"+` keep the original payload when they fail), the original metadata (headers) without `+"`kafka_*`"+` and `+"`error_class`"+`, plus `+"`retry_key`"+` (the original key), `+"`retry_topic`"+` and the retry state as decimal strings: `+"`retry_attempt`"+` (failed attempts so far), `+"`retry_due_ms`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` (and `+"`retry_order_ticket`"+` with `+"`ordering: key`"+`).
+A `+"`redpanda`"+` or `+"`kafka_franz`"+` child written in the config gets the same `+"`topic`"+`, `+"`key`"+` and `+"`metadata`"+` when it leaves them out, and every Kafka child (retry, late, dlq, also nested, e.g. the output of a `+"`dead_letter`"+`) without `+"`seed_brokers`"+` takes the connection (`+"`seed_brokers`, `tls`, `sasl`, `client_id`"+`) of `+"`output`"+`: a config writes its brokers once. See "One connection per config" below. The message handed to `+"`retry`"+` has the payload as it reached the router (processors such as `+"`http`"+` or `+"`branch`"+` keep the original payload when they fail), the original metadata (headers) without `+"`kafka_*`"+` and `+"`error_class`"+`, plus `+"`retry_key`"+` (the original key), `+"`retry_topic`"+` and the retry state as decimal strings: `+"`retry_attempt`"+` (failed attempts so far), `+"`retry_due_ms`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` (and `+"`retry_order_ticket`"+` with `+"`ordering: key`"+`).
 
 ### The late child
 
@@ -87,6 +88,15 @@ When `+"`late`"+` is set, failures of `+"`error_class: late`"+` (the window buff
 ### The dlq child
 
 The message handed to `+"`dlq`"+` keeps its payload, metadata and error flag and gets `+"`error_class`"+` and the state fields `+"`retry_attempt`"+`, `+"`retry_first_failure_ms`"+`, `+"`retry_last_failure_ms`"+`, `+"`retry_original_topic`"+`, `+"`retry_original_partition`"+`, `+"`retry_original_offset`"+`, `+"`retry_original_timestamp_ms`"+`, `+"`retry_last_error`"+` (numbers as integers). It is meant for the `+"`dead_letter`"+` output.
+
+### One connection per config
+
+A config writes its broker list and security once:
+
+- Kafka children of the router (`+"`retry`, `late`, `dlq`"+`, and outputs nested in them or in the cases of a `+"`switch`"+` `+"`output`"+`) leave `+"`seed_brokers`"+`, `+"`tls`"+` and `+"`sasl`"+` out and take those of `+"`output`"+` (its first Kafka output that names brokers), whole. `+"`client_id`"+` may differ.
+- A child that names its own `+"`seed_brokers`"+` is another connection (another cluster) and takes nothing from `+"`output`"+`. A child that sets `+"`tls`"+` or `+"`sasl`"+` but no `+"`seed_brokers`"+` is an error, as it would mix its security with brokers from `+"`output`"+` and nothing would say so.
+- Components that are not children (the input, a `+"`redpanda`"+` input or output elsewhere) refer to the first one with a YAML anchor and alias: `+"`seed_brokers: &brokers [ ... ]`"+` where the config first names them, `+"`seed_brokers: *brokers`"+` elsewhere (likewise `+"`tls: &tls`"+` / `+"`tls: *tls`"+`). An alias is the same value, so the two cannot differ; an alias without its anchor fails `+"`pipeline lint`"+`.
+- `+"`pipeline lint`"+` names every child that would have no brokers (`+"`output`"+` names none to lend; the default `+"`retry`"+` child counts) and every half connection.
 
 ### Ladder
 
@@ -152,17 +162,17 @@ With `+"`ordering: none`"+` (the default, as in Spring) a retried record is over
 			Default("none").Advanced()).
 		Field(service.NewOutputMaxInFlightField()).
 		Example("Main topic and retry stages in one config",
-			"The `redpanda` input reads the main topic, `retry_topics` the stage topics; both feed the same enrichment and the router sends each result on. A record failing is retried after 1s, 10s and 1m (the default retry child), then dead-lettered; every child writes with the brokers of `output`.",
+			"The `redpanda` input reads the main topic, `retry_topics` the stage topics; both feed the same enrichment and the router sends each result on. A record failing is retried after 1s, 10s and 1m (the default retry child), then dead-lettered. The brokers are written once: the other inputs and `output` refer to them with a YAML alias, and every child writes with those of `output`.",
 			`
 input:
   broker:
     inputs:
       - redpanda:
-          seed_brokers: [ localhost:9092 ]
+          seed_brokers: &brokers [ localhost:9092 ]
           topics: [ orders ]
           consumer_group: enricher
       - retry_topics:
-          seed_brokers: [ localhost:9092 ]
+          seed_brokers: *brokers
           topics: [ orders-retry-1, orders-retry-2, orders-retry-3 ]
           consumer_group: enricher-retry
 
@@ -182,7 +192,7 @@ output:
     delays: [ 1s, 10s, 1m ]
     output:
       redpanda:
-        seed_brokers: [ localhost:9092 ]
+        seed_brokers: *brokers
         topic: orders-enriched
     dlq:
       dead_letter:
