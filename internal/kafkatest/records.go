@@ -12,10 +12,16 @@ import (
 // matters, its partition) and waits until the broker acknowledged all.
 func Produce(t testing.TB, addr string, recs ...*kgo.Record) {
 	t.Helper()
-	cl := shortClient(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5*time.Millisecond),
-		kgo.MaxBufferedRecords(1<<20),
+	ProduceWith(t, addr, nil, recs...)
+}
+
+// ProduceWith is Produce by a client with more options (SASL, TLS).
+func ProduceWith(t testing.TB, addr string, opts []kgo.Opt, recs ...*kgo.Record) {
+	t.Helper()
+	cl := shortClient(t, addr, append([]kgo.Opt{kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.MaxBufferedRecords(1 << 20),
 		// Room for the > 1 MB records of the bad-input corpus.
-		kgo.ProducerBatchMaxBytes(2<<20))
+		kgo.ProducerBatchMaxBytes(2 << 20)}, opts...)...)
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

@@ -1,7 +1,6 @@
 package retry
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -17,12 +16,8 @@ import (
 // field and releases the stage's records as usual.
 func TestRetryTopicsAuthenticatesWithSASL(t *testing.T) {
 	addr := kafkatest.ClusterWith(t, 1, []string{"stage-sasl"}, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "admin", "s3cret"))
-	cl := kafkatest.Client(t, addr, kgo.SASL(scram.Auth{User: "admin", Pass: "s3cret"}.AsSha256Mechanism()))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "stage-sasl", Value: []byte("due"), Headers: dueHeader(time.Now())}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.ProduceWith(t, addr, []kgo.Opt{kgo.SASL(scram.Auth{User: "admin", Pass: "s3cret"}.AsSha256Mechanism())},
+		&kgo.Record{Topic: "stage-sasl", Value: []byte("due"), Headers: dueHeader(time.Now())})
 
 	out := newSink(t, "sasl-out")
 	kafkatest.RunStream(t, fmt.Sprintf(`
