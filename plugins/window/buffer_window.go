@@ -82,6 +82,7 @@ type windowBuffer struct {
 	log     *service.Logger
 	lateLog *lateLog // nil without a logger
 	m       metrics
+	sm      snapMetrics
 	clock   func() time.Time
 
 	writeMu sync.Mutex // serialises WriteBatch: the scratch events are reused
@@ -136,6 +137,7 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 			duplicates:  mt.NewCounter("window_duplicates_skipped"),
 			walSegments: mt.NewGauge("window_wal_segments"),
 		}
+		b.sm = newSnapMetrics(mgr)
 	}
 	if o.walDir != "" {
 		w, err := wal.Open(o.walDir, o.walSegmentBytes)
@@ -524,6 +526,9 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 			}
 			ev.Ref = cref
 			out = eng.AddJudged(ev, now, entry.judge)
+			if out.Err == nil && out.Windowed > 0 {
+				ps.amendLocked(origin, ev, entry.judge, out.Seq)
+			}
 			ps.applyHoldLocked()
 			if out.Err == nil && len(out.Late) > 0 {
 				// Late at the watermark its original arrived at: as in a
@@ -581,6 +586,7 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				ref.Release(err)
 			}})
 		}
+		ps.snapshotAfterLocked(last+1, now)
 	} else {
 		b.enqueuePassLocked(ref, pass, ps)
 	}

@@ -249,6 +249,7 @@ func (ps *partState) routedLocked(fs []ladderFailure, err error) {
 		e := l.entries[f.origin]
 		switch route := f.watch.route.Load(); {
 		case err != nil:
+			ps.ladderFailedLocked(f.origin)
 			ps.resolveLocked(f.origin, err)
 		case route == routeRetry:
 			if e != nil {

@@ -1,6 +1,7 @@
 package window
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,7 @@ type partState struct {
 	lastArrival int64 // wall clock of the last batch, for idleness
 	arrivalWM   int64 // watermark after the last batch, before idleness moved it
 	dropped     bool
+	snaps       partSnaps // snapshots of its state (buffer_window_snapshots.go)
 
 	relMu  sync.Mutex
 	rounds []*round // emission rounds not yet released, oldest first
@@ -81,7 +83,7 @@ type roundGroup struct {
 	err error
 }
 
-func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) {
+func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partState, error) {
 	cfg := b.opts.engine
 	// Idleness is decided here from the source's lag (a partition that is
 	// behind is never idle), and there is no startup grace: each partition
@@ -91,10 +93,19 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 	if err != nil {
 		return nil, err
 	}
+	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume, baseWM: p.Resume.Watermark}
+	if err := ps.restoreSnapshot(snap); err != nil {
+		return nil, err
+	}
+	// The windows of a restored snapshot that the resume watermark closes
+	// are drained with the partition's first batch (partFor): emitted,
+	// unless the previous owner wrote them.
+	ps.drainedWM = eng.ClosedTo()
 	eng.Resume(p.Resume.Watermark)
-	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume,
-		baseWM: p.Resume.Watermark, drainedWM: eng.ClosedTo()}
-	eng.Drain() // Resume closes nothing: the engine is empty
+	if snap == nil {
+		ps.drainedWM = eng.ClosedTo()
+		eng.Drain() // Resume closes nothing: the engine is empty
+	}
 	ps.ladder.floor = p.Start
 	ps.passedTo = p.Resume.Passed
 	for _, off := range p.Resume.Dead {
@@ -110,14 +121,23 @@ func (b *windowBuffer) newPartState(p *partition.Partition) (*partState, error) 
 
 // partFor returns the state of p, creating and attaching it on p's first
 // batch (fresh). Callers hold writeMu (not b.mu).
-func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh bool, err error) {
+func (b *windowBuffer) partFor(ctx context.Context, p *partition.Partition) (ps *partState, fresh bool, err error) {
+	var snap []byte
+	if p.Sink() == nil {
+		// Read before Attach, which holds the partition's lock that the
+		// source needs meanwhile. (Only partFor attaches, under writeMu.)
+		if snap, err = b.loadSnapshot(ctx, p); err != nil {
+			return nil, false, err
+		}
+	}
 	sink := p.Attach(func() partition.Sink {
 		fresh = true
-		if ps, err = b.newPartState(p); err != nil {
+		if ps, err = b.newPartState(p, snap); err != nil {
 			return nil
 		}
 		b.mu.Lock()
 		b.parts[p] = ps
+		b.drainPartLocked(ps)
 		b.mu.Unlock()
 		return ps
 	})
@@ -143,6 +163,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	dead := ps.checkpointLadderLocked(next)
 	passed := max(ps.passedTo, next)
 	released := ps.drainedWM
+	snap := ps.checkpointSnapLocked(next)
 	ps.b.mu.Unlock()
 
 	ps.relMu.Lock()
@@ -150,13 +171,14 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 		released = ps.rounds[0].prevWM
 	}
 	ps.relMu.Unlock()
-	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed}
+	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed, Snap: snap}
 }
 
 // Committed implements partition.Sink.
 func (ps *partState) Committed() {
 	ps.b.mu.Lock()
 	ps.committedLocked()
+	ps.committedSnapLocked()
 	ps.b.mu.Unlock()
 }
 
@@ -172,6 +194,7 @@ func (ps *partState) Drop() {
 	}
 	ps.dropped = true
 	delete(b.parts, ps.part)
+	ps.dropSnapsLocked()
 	ps.abortLadderLocked(errRevoked)
 	ps.committedLocked() // wakes dead-letter writes waiting for a commit
 	ps.eng.Abort(errRevoked)
@@ -228,6 +251,7 @@ func (b *windowBuffer) drainPartLocked(ps *partState) {
 	}
 	ps.relMu.Lock()
 	ps.rounds = append(ps.rounds, r)
+	ps.roundQueuedLocked()
 	ps.relMu.Unlock()
 	for i, g := range kept {
 		b.enqueueGroupLocked(g, ps, func(err error) { ps.groupWritten(r, i, err) })
@@ -257,6 +281,11 @@ func (ps *partState) groupWritten(r *round, i int, err error) {
 	r.pending--
 	var ready []*round
 	for len(ps.rounds) > 0 && ps.rounds[0].pending == 0 {
+		var rerr error
+		for _, rg := range ps.rounds[0].groups {
+			rerr = cmp.Or(rerr, rg.err)
+		}
+		ps.roundReleased(rerr)
 		ready = append(ready, ps.rounds[0])
 		ps.rounds[0] = nil
 		ps.rounds = ps.rounds[1:]
@@ -285,7 +314,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		ref.Release(errRevoked)
 		return
 	}
-	ps, fresh, err := b.partFor(sb.Part)
+	ps, fresh, err := b.partFor(ctx, sb.Part)
 	if err != nil {
 		ref.Release(err)
 		return
@@ -500,6 +529,8 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 	b.expireParkedLocked(now)
 	idle := b.opts.engine.IdleTimeout
 	for _, ps := range b.parts {
+		ps.sealLocked()
+		ps.coverLocked()
 		if n := ps.expireLadderLocked(now); n > 0 && b.log != nil {
 			b.log.Warnf("window: %s/%d: %d retried events did not come back within %v of their due time; their windows close without them (a copy that comes later is judged like any event)", ps.part.Topic, ps.part.ID, n, ladderGrace)
 		}

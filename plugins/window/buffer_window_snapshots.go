@@ -1,0 +1,328 @@
+package window
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redpanda-data/benthos/v4/public/service"
+
+	"github.com/streamkit/pipeline/plugins/window/engine"
+	"github.com/streamkit/pipeline/plugins/window/partition"
+)
+
+// Snapshots bound the replay of a window_kafka partition whose windows stay
+// open long (see partition/state.go). Without them its commit cannot pass
+// the first event of its oldest open window; with them:
+//
+//  1. Every state_interval, right after a source batch ending before offset
+//     `at` is windowed (and the windows it closed are queued), the
+//     partition's engine state is captured: it holds exactly the events
+//     below `at` that are in open windows.
+//  2. Failed events below `at` still on the retry ladder belong in it too:
+//     a copy counted later is recorded as an amendment (with the judge
+//     watermark and arrival number it gets here), and the snapshot is
+//     sealed once no event below `at` is on the ladder.
+//  3. The sealed snapshot is written to the state topic.
+//  4. It covers the offsets below `at` once it is durable, every window
+//     that closed before the capture is written, and the pass-through of
+//     every offset below `at` is written: then everything below `at` is in
+//     the results topic, the dead-letter or retry topics, or the snapshot.
+//     The source may commit up to `at` although those batches' windows are
+//     open, and the commit names the snapshot; the new owner restores it
+//     and replays from the committed offset.
+//
+// Anything that breaks a condition (a write that failed, a retry copy that
+// came after its hold expired) abandons the snapshot; the next one is taken
+// an interval later, and meanwhile the commit works as without snapshots.
+type partSnaps struct {
+	store partition.StateStore // nil: off
+	every int64                // ns
+
+	lastCapture int64 // wall clock
+	pending     *pendingSnap
+	// effective is the newest snapshot that covers its offsets (or the
+	// one this owner restored): every checkpoint at or after its offset
+	// names it until a newer one is effective.
+	effective      *partition.SnapshotRef
+	checkpointed   *partition.SnapshotRef // named by the last checkpoint
+	committed      *partition.SnapshotRef // named by the last commit
+	roundFailed    atomic.Bool            // a window write failed: no more coverage
+	roundSeq       int64                  // rounds queued so far (relMu)
+	releasedRounds int64                  // rounds released, oldest first (relMu)
+}
+
+type pendingSnap struct {
+	at       int64 // source offset: the snapshot holds the events below it
+	snap     *engine.Snapshot
+	rounds   int64 // rounds queued before the capture: all must be written
+	sealed   bool  // handed to the writer: no more amendments
+	saved    *partition.SnapshotRef
+	failed   bool
+	captured int64 // wall clock, for the log
+}
+
+type snapMetrics struct {
+	written, restored, abandoned *service.MetricCounter
+	bytes                        *service.MetricGauge
+}
+
+func newSnapMetrics(mgr *service.Resources) snapMetrics {
+	if mgr == nil {
+		return snapMetrics{}
+	}
+	m := mgr.Metrics()
+	return snapMetrics{
+		written:   m.NewCounter("window_snapshots_written"),
+		restored:  m.NewCounter("window_snapshots_restored"),
+		abandoned: m.NewCounter("window_snapshots_abandoned"),
+		bytes:     m.NewGauge("window_snapshot_bytes"),
+	}
+}
+
+// loadSnapshot reads the snapshot p's resume point names (nil: none). An
+// unreadable one is an error, and the partition's batches fail until it is
+// read: resuming without it would emit its open windows without their
+// earlier events, and nothing of the partition is committed meanwhile.
+func (b *windowBuffer) loadSnapshot(ctx context.Context, p *partition.Partition) ([]byte, error) {
+	ref := p.Resume.Snap
+	if ref == nil {
+		return nil, nil
+	}
+	if p.Snapshots.Store == nil {
+		return nil, fmt.Errorf("window: %s/%d: the committed offset names a %s, but the input takes no snapshots (state_interval 0s): resuming without it would emit its open windows without their earlier events", p.Topic, p.ID, ref)
+	}
+	data, err := p.Snapshots.Store.Load(ctx, *ref)
+	if err != nil {
+		err = fmt.Errorf("window: %s/%d: cannot resume exactly: %w", p.Topic, p.ID, err)
+		if b.log != nil {
+			b.log.Errorf("%v", err)
+		}
+		return nil, err
+	}
+	return data, nil
+}
+
+// restoreSnapshot sets up ps's snapshots and restores data, the snapshot
+// its resume point names (nil: none).
+func (ps *partState) restoreSnapshot(data []byte) error {
+	p := ps.part
+	ps.snaps.store = p.Snapshots.Store
+	ps.snaps.every = int64(p.Snapshots.Every)
+	// The first snapshot an interval after the start, not at once: a
+	// restart with a backlog would otherwise snapshot its first batch.
+	ps.snaps.lastCapture = ps.b.clock().UnixNano()
+	if data == nil {
+		return nil
+	}
+	ref := p.Resume.Snap
+	if err := ps.eng.Restore(data); err != nil {
+		return fmt.Errorf("window: %s/%d: the %s cannot be restored: %w", p.Topic, p.ID, ref, err)
+	}
+	ps.snaps.effective, ps.snaps.committed = ref, ref
+	b := ps.b
+	if b.sm.restored != nil {
+		b.sm.restored.Incr(1)
+		b.sm.bytes.Set(int64(len(data)))
+	}
+	if b.log != nil {
+		b.log.Infof("window: %s/%d: restored the %s: %d open window states", p.Topic, p.ID, ref, ps.eng.Open())
+	}
+	return nil
+}
+
+// snapshotAfterLocked runs after a source batch ending before offset at
+// was windowed: it captures a snapshot when one is due.
+func (ps *partState) snapshotAfterLocked(at, now int64) {
+	s := &ps.snaps
+	if s.store == nil || s.every <= 0 || s.pending != nil || now-s.lastCapture < s.every ||
+		ps.eng.Open() == 0 || s.roundFailed.Load() {
+		return
+	}
+	s.lastCapture = now
+	ps.relMu.Lock()
+	rounds := s.roundSeq
+	ps.relMu.Unlock()
+	s.pending = &pendingSnap{at: at, snap: ps.eng.Snapshot(), rounds: rounds, captured: now}
+	ps.sealLocked()
+}
+
+// amendLocked records a retry copy counted in ps's windows whose original
+// came before the pending snapshot's offset.
+func (ps *partState) amendLocked(origin int64, ev *engine.Event, judge, seq int64) {
+	p := ps.snaps.pending
+	if p == nil || origin >= p.at {
+		return
+	}
+	if p.sealed {
+		// Only a copy the partition had stopped waiting for can come
+		// now; the snapshot lacks it.
+		ps.abandonLocked("a retried event below its offset was counted after it was sealed")
+		return
+	}
+	p.snap.Amend(ev, judge, seq)
+	ps.sealLocked()
+}
+
+// ladderFailedLocked: a failed event's route could not be written.
+func (ps *partState) ladderFailedLocked(origin int64) {
+	if p := ps.snaps.pending; p != nil && origin < p.at {
+		ps.abandonLocked("the route of a failed event below its offset was not written")
+	}
+}
+
+// sealLocked hands the pending snapshot to the writer once no event below
+// its offset is on the retry ladder.
+func (ps *partState) sealLocked() {
+	p := ps.snaps.pending
+	if p == nil || p.sealed {
+		return
+	}
+	for off := range ps.ladder.entries {
+		if off < p.at {
+			return
+		}
+	}
+	p.sealed = true
+	store := ps.snaps.store
+	go func() {
+		data, err := p.snap.Encode()
+		var ref partition.SnapshotRef
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ref, err = store.Save(ctx, p.at, data)
+			cancel()
+		}
+		b := ps.b
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if err != nil {
+			if b.log != nil {
+				b.log.Warnf("window: %s/%d: snapshot of offsets below %d not written (the commit waits for open windows until the next one): %v", ps.part.Topic, ps.part.ID, p.at, err)
+			}
+			p.failed = true
+		} else {
+			p.saved = &ref
+			if b.sm.written != nil {
+				b.sm.written.Incr(1)
+				b.sm.bytes.Set(int64(len(data)))
+			}
+		}
+		p.snap = nil // the encoded bytes are in Kafka; free the copy
+		if ps.snaps.pending != p || ps.dropped {
+			if p.saved != nil {
+				store.Forget(*p.saved)
+			}
+			return
+		}
+		if p.failed {
+			ps.snaps.pending = nil
+			return
+		}
+		ps.coverLocked()
+	}()
+}
+
+// abandonLocked drops the pending snapshot.
+func (ps *partState) abandonLocked(why string) {
+	p := ps.snaps.pending
+	if p == nil {
+		return
+	}
+	ps.snaps.pending = nil
+	if p.saved != nil {
+		ps.snaps.store.Forget(*p.saved)
+	}
+	b := ps.b
+	if b.sm.abandoned != nil {
+		b.sm.abandoned.Incr(1)
+	}
+	if b.log != nil {
+		b.log.Warnf("window: %s/%d: snapshot of offsets below %d abandoned: %s", ps.part.Topic, ps.part.ID, p.at, why)
+	}
+}
+
+// coverLocked makes the pending snapshot effective once its conditions
+// hold (see partSnaps).
+func (ps *partState) coverLocked() {
+	p := ps.snaps.pending
+	if p == nil || p.saved == nil {
+		return
+	}
+	if ps.snaps.roundFailed.Load() {
+		ps.abandonLocked("a window write failed")
+		return
+	}
+	ps.relMu.Lock()
+	written := ps.snaps.releasedRounds >= p.rounds
+	ps.relMu.Unlock()
+	if !written || ps.passedTo < p.at {
+		return
+	}
+	for off := range ps.ladder.entries {
+		if off < p.at {
+			return // cannot happen once sealed, but never cover an unsettled event
+		}
+	}
+	old := ps.snaps.effective
+	ps.snaps.effective, ps.snaps.pending = p.saved, nil
+	if old != nil && old != ps.snaps.checkpointed && old != ps.snaps.committed {
+		ps.snaps.store.Forget(*old)
+	}
+}
+
+// Covered implements partition.CoveredSink.
+func (ps *partState) Covered() int64 {
+	b := ps.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ps.coverLocked()
+	if ps.snaps.effective == nil || ps.dropped {
+		return -1
+	}
+	return ps.snaps.effective.At
+}
+
+// checkpointSnapLocked is the snapshot a commit of offset next names.
+func (ps *partState) checkpointSnapLocked(next int64) *partition.SnapshotRef {
+	e := ps.snaps.effective
+	if e == nil || e.At > next {
+		return nil
+	}
+	ps.snaps.checkpointed = e
+	return e
+}
+
+// committedSnapLocked: the last checkpoint was committed; the snapshot the
+// commit before named is no longer needed.
+func (ps *partState) committedSnapLocked() {
+	s := &ps.snaps
+	old := s.committed
+	s.committed = s.checkpointed
+	if old != nil && old != s.committed && old != s.effective && s.store != nil {
+		s.store.Forget(*old)
+	}
+}
+
+// roundQueuedLocked and roundReleased count the partition's emission
+// rounds (relMu held), so a capture knows which must be written first.
+func (ps *partState) roundQueuedLocked() { ps.snaps.roundSeq++ }
+
+func (ps *partState) roundReleased(err error) {
+	ps.snaps.releasedRounds++
+	if err != nil {
+		ps.snaps.roundFailed.Store(true)
+	}
+}
+
+// dropSnapsLocked forgets a revoked partition's pending snapshot; the
+// effective one stays for its new owner.
+func (ps *partState) dropSnapsLocked() {
+	if p := ps.snaps.pending; p != nil {
+		ps.snaps.pending = nil
+		if p.saved != nil {
+			ps.snaps.store.Forget(*p.saved)
+		}
+	}
+}
