@@ -72,6 +72,25 @@ func Consume(t testing.TB, addr, topic string, n int, deadline time.Duration) []
 	t.Helper()
 	cl := shortClient(t, addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer cl.Close()
+	return read(cl, n, deadline)
+}
+
+// ConsumeCommitted is Consume as a read-committed reader (records of
+// aborted transactions are not there, as for a reader of a transactional
+// step's output) that creates no topic (see NewClient).
+func ConsumeCommitted(t testing.TB, addr, topic string, n int, deadline time.Duration) []*kgo.Record {
+	t.Helper()
+	cl, err := NewClient(addr, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	return read(cl, n, deadline)
+}
+
+// read polls cl until n records arrived or the deadline passed.
+func read(cl *kgo.Client, n int, deadline time.Duration) []*kgo.Record {
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	var out []*kgo.Record
