@@ -47,6 +47,9 @@ input:
     # A static member that stops keeps its partitions until this expires
     # (KIP-345: no leave on close), so scaling in waits this long.
     session_timeout: 10s
+    # Snapshots of the window state every second (10 s of event time):
+    # every scenario then resumes from snapshots as well as by replay.
+    state_interval: ${STATE_INTERVAL:1s}
 `,
 	// The stock input as the window spec tells its users to configure it:
 	// without the write-ahead log every event of an open window is

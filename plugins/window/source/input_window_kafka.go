@@ -61,6 +61,12 @@ crash, or another instance after a rebalance) replays from the committed offset 
 windows the previous owner wrote are recomputed but not emitted again, every other window is emitted
 once, byte-identical to what an uninterrupted run emits. No local disk is involved.
 
+Long windows (30 min sessions) would keep a partition's commit at their first event, and a restart would
+replay that far. So every ` + "`state_interval`" + ` the buffer snapshots each partition's open windows to the
+compacted ` + "`state_topic`" + `; once a snapshot is durable (and every window closed before it is written),
+the commit moves to the offset it was taken at and names it, and the new owner loads it before replaying
+from there. The replay is then bounded by the interval, whatever the windows' length.
+
 When partitions are revoked, the input stops delivering them, waits until the batches already delivered
 have reached the buffer, commits, and has the buffer drop their state without emitting anything. A
 graceful stop (SIGINT/SIGTERM) likewise emits no half-full window: the next start completes it.

@@ -1,0 +1,126 @@
+package exact
+
+import (
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
+)
+
+// TestSnapshotsBoundTheReplay: with snapshots of the window state (the
+// input's state_topic, every STATE_INTERVAL=1s here), a partition's commit
+// moves past the first event of sessions that are still open, which
+// without them it cannot, and a SIGKILLed instance restores the snapshot
+// its commit names and replays only from there, with results equal to the
+// reference.
+func TestSnapshotsBoundTheReplay(t *testing.T) {
+	e := NewEnv(t, WindowKafka, ShortData(7))
+	in := e.StartInstance("exact-0")
+	p := e.Produce()
+	const at = 150 * time.Second
+	p.WaitSent(at)
+	p.Pause()
+	sent := p.Sent()
+
+	// Without snapshots a partition's commit stays at or below the first
+	// event of its oldest open session. The bound counts only sessions
+	// that stay open well after the pause (idle partitions' watermarks
+	// follow the clock), which makes it stricter.
+	bound := openSessionBound(e.Data, sent, e.Data.Opt.Start.Add(at+10*time.Second))
+	long := 0
+	for part, b := range bound {
+		if at-b.first >= 40*time.Second {
+			long++
+			t.Logf("partition %d: oldest open session began %v before the pause, at offset %d", part, at-b.first, b.offset)
+		}
+	}
+	if long == 0 {
+		t.Fatalf("the data set has no partition with a session open for 40 s at %v: the test would prove nothing", at)
+	}
+	var committed map[int32]int64
+	kafkatest.Eventually(t, 15*time.Second, "commits naming a snapshot past every long open session", func() bool {
+		committed = map[int32]int64{}
+		offs := kafkatest.FetchOffsets(t, e.Broker.Addr, "exact")
+		ok := true
+		for part, b := range bound {
+			o, found := offs.Lookup(EventsTopic, part)
+			if !found || !strings.Contains(o.Metadata, `"snap"`) {
+				ok = false
+				continue
+			}
+			committed[part] = o.At
+			if at-b.first >= 40*time.Second && o.At <= b.offset {
+				ok = false
+			}
+		}
+		return ok
+	})
+	for part, b := range bound {
+		t.Logf("partition %d: committed %d, first event of its oldest open session at %d", part, committed[part], b.offset)
+	}
+
+	in.Kill()
+	p.Resume()
+	in.Restart(false)
+	p.Wait()
+	e.Verify("snapshots", VerifyOptions{})
+	if !strings.Contains(in.Output(), "restored the state of offsets below") {
+		t.Fatalf("the restarted instance did not restore a snapshot; its log:\n%s", tail(in.Output(), 40))
+	}
+}
+
+type sessionStart struct {
+	first  time.Duration // event time of its first event, from the data's start
+	offset int64         // that event's offset in its partition
+}
+
+// openSessionBound finds, per partition, the first event of the oldest
+// session (gap SessionGap) that is still open at wm among the first sent
+// events: a partition's records are the data set's events in order.
+func openSessionBound(ds *Dataset, sent int, wm time.Time) map[int32]sessionStart {
+	type ev struct {
+		ts  time.Time
+		off int64
+	}
+	offsets := map[int32]int64{}
+	byUser := map[string][]ev{}
+	part := map[string]int32{}
+	for _, e := range ds.Events[:sent] {
+		off := offsets[e.Partition]
+		offsets[e.Partition]++
+		if e.Late {
+			continue
+		}
+		byUser[e.User] = append(byUser[e.User], ev{e.TS, off})
+		part[e.User] = e.Partition
+	}
+	out := map[int32]sessionStart{}
+	for u, evs := range byUser {
+		sort.Slice(evs, func(i, j int) bool { return evs[i].ts.Before(evs[j].ts) })
+		// The user's last session: back from the newest event while the
+		// gaps stay under SessionGap.
+		i := len(evs) - 1
+		for i > 0 && evs[i].ts.Sub(evs[i-1].ts) < SessionGap {
+			i--
+		}
+		last := evs[len(evs)-1].ts
+		if !last.Add(SessionGap + 2*time.Second).After(wm) {
+			continue // closed by wm
+		}
+		s := sessionStart{first: evs[i].ts.Sub(ds.Opt.Start), offset: evs[i].off}
+		for _, x := range evs[i:] {
+			s.offset = min(s.offset, x.off)
+		}
+		if b, ok := out[part[u]]; !ok || s.offset < b.offset {
+			out[part[u]] = s
+		}
+	}
+	return out
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	return strings.Join(l[max(0, len(l)-lines):], "\n")
+}
