@@ -104,7 +104,7 @@ until ` + "`transaction_timeout`" + ` expires.`).
   if this.topics.or([]).contains(this.topic.or("")) { "field topic: the repartition topic must not be one of the source topics" } else { null },
   if this.partitions.or(0) < 0 { "field partitions: must not be negative" } else { null },
   if this.max_records.or(1) < 1 { "field max_records: must be at least 1" } else { null },
-].filter(e -> e != null)`+kafkaconn.SeedBrokersLintRule)
+].filter(e -> e != null)` + kafkaconn.SeedBrokersLintRule)
 }
 
 func init() {

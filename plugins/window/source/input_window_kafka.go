@@ -116,7 +116,7 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 		LintRule(`root = [
   if this.consumer_group.or("") == "" { "field consumer_group: must not be empty: the committed offsets are where window state resumes" } else { null },
   if this.retry_topics.or([]).any(t -> this.topics.or([]).contains(t)) { "field retry_topics: a retry topic must not be one of the topics" } else { null },
-].filter(e -> e != null)`+kafkaconn.SeedBrokersLintRule)
+].filter(e -> e != null)` + kafkaconn.SeedBrokersLintRule)
 }
 
 func init() {
