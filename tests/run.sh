@@ -35,7 +35,7 @@ echo "== go test ./..."
 go test -count=1 -p 1 -timeout 20m ./...
 
 echo "== engine micro-benchmarks (short: numbers in the log, no timed assertions)"
-go test -run '^$' -bench . -benchtime 200ms -benchmem ./plugins/window/
+go test -run '^$' -bench . -benchtime 200ms -benchmem ./plugins/window/ ./plugins/window/engine/
 
 echo "== go run ./tests/bench -quick (every scenario once on 200k events; fails unless all counts agree)"
 go run ./tests/bench -quick

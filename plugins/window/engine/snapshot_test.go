@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"time"
 )
 
 // emitted collects final emissions by window name and id, as bytes.
@@ -203,4 +204,44 @@ func TestSnapshotRestoreKeepsArrivalOrderAroundAnAmendment(t *testing.T) {
 	if got := run(restored, nil, true); got != want || !strings.Contains(want, `"last":3`) {
 		t.Fatalf("restored run emitted %s, the run that took the snapshot %s (want last 3)", got, want)
 	}
+}
+
+// BenchmarkSnapshot100kSessions: a partition's snapshot of 100k open
+// sessions (a count and a count_distinct each): capture (under the
+// buffer's lock), encode (in the background) and restore (a new owner).
+func BenchmarkSnapshot100kSessions(b *testing.B) {
+	aggs := []AggSpec{{Name: "n", Kind: AggCount}, {Name: "pages", Kind: AggCountDistinct, HasInput: true, Limit: 100}}
+	cfg := Config{Windows: []WindowSpec{{Name: "s", Kind: Session, Gap: dur(1800), KeyName: "key", Aggs: aggs}}}
+	e := mustEngine(b, cfg)
+	keys := benchKeys(100000)
+	pages := []Value{strVal("/a"), strVal("/b"), strVal("/c")}
+	for i := range 300000 {
+		e.Add(&Event{Time: at(float64(i) / 1000), Inputs: []Input{{Key: keys[i%len(keys)], Values: []Value{{}, pages[i%3]}}}}, 0)
+	}
+	var capture, encode, restore time.Duration
+	var size int
+	b.ResetTimer()
+	for range b.N {
+		t := time.Now()
+		s := e.Snapshot()
+		capture += time.Since(t)
+		t = time.Now()
+		data, err := s.Encode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		encode += time.Since(t)
+		size = len(data)
+		r := mustEngine(b, cfg)
+		t = time.Now()
+		if err := r.Restore(data); err != nil {
+			b.Fatal(err)
+		}
+		restore += time.Since(t)
+	}
+	n := float64(b.N)
+	b.ReportMetric(capture.Seconds()*1000/n, "capture-ms")
+	b.ReportMetric(encode.Seconds()*1000/n, "encode-ms")
+	b.ReportMetric(restore.Seconds()*1000/n, "restore-ms")
+	b.ReportMetric(float64(size)/100000, "bytes/session")
 }
