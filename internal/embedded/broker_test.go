@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
 )
 
 func TestRecordsAndCommittedOffsetsSurviveRestart(t *testing.T) {
@@ -17,16 +19,12 @@ func TestRecordsAndCommittedOffsetsSurviveRestart(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.DefaultProduceTopic("persisted"), kgo.AllowAutoTopicCreation())
-	if err != nil {
-		t.Fatal(err)
+	var recs []*kgo.Record
+	for range 10 {
+		recs = append(recs, kafkatest.KV("", "v"))
 	}
-	for i := 0; i < 10; i++ {
-		if err := cl.ProduceSync(ctx, kgo.StringRecord("v")).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cl.Close()
+	// The topic is created on first use, as an application's producer does.
+	kafkatest.ProduceByKey(t, b.Addr(), "persisted", recs...)
 	consumeN(t, ctx, b.Addr(), 4, true)
 	b.Close()
 
@@ -43,10 +41,12 @@ func TestRecordsAndCommittedOffsetsSurviveRestart(t *testing.T) {
 }
 
 // consumeN reads n records in group g and commits them, or with n < 0 reads
-// until the topic is quiet and returns how many it saw.
+// until the topic is quiet and returns how many it saw. Its member leaves
+// the group when consumeN returns (not when the test ends), so the
+// restarted broker has no member to wait for.
 func consumeN(t *testing.T, ctx context.Context, addr string, n int, commit bool) int {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumerGroup("g"), kgo.ConsumeTopics("persisted"),
+	cl, err := kafkatest.NewClient(addr, kgo.ConsumerGroup("g"), kgo.ConsumeTopics("persisted"),
 		kgo.DisableAutoCommit(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)

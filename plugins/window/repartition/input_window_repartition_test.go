@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/redpanda-data/benthos/v4/public/service"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	_ "github.com/redpanda-data/benthos/v4/public/components/pure"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	_ "github.com/streamkit/pipeline/plugins/window/repartition"
 )
 
@@ -25,11 +25,6 @@ type click struct {
 
 func produceClicks(t *testing.T, addr string, from, n int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("clicks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	var rs []*kgo.Record
 	for i := from; i < from+n; i++ {
 		c := click{User: fmt.Sprintf("u%d", i%7), Page: fmt.Sprintf("/p%d", i%5), N: i}
@@ -39,9 +34,7 @@ func produceClicks(t *testing.T, addr string, from, n int) {
 		b, _ := json.Marshal(c)
 		rs = append(rs, &kgo.Record{Key: []byte(c.User), Value: b})
 	}
-	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.ProduceByKey(t, addr, "clicks", rs...)
 }
 
 // runRepartition runs a stream of the input (to a drop output) until stop.
@@ -81,43 +74,26 @@ logger:
 }
 
 // readCommitted reads the repartition topic as a read-committed reader
-// until it holds want records or the deadline passes.
+// until it holds want records, and then for a moment more, so that a
+// duplicate shows. Its reader creates no topic: the input under test
+// creates the repartition topic, with the source topic's partition count.
 func readCommitted(t *testing.T, addr string, want int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ConsumeTopics("clicks-by-page"),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
+	got := kafkatest.ConsumeCommitted(t, addr, "clicks-by-page", want, 30*time.Second)
+	if len(got) < want {
+		t.Fatalf("read %d committed records from clicks-by-page, want %d", len(got), want)
 	}
-	defer cl.Close()
-	var got []*kgo.Record
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		got = append(got, cl.PollFetches(ctx).Records()...)
-		cancel()
-		if len(got) >= want {
-			// Anything more (a duplicate) would show within a moment.
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			got = append(got, cl.PollFetches(ctx).Records()...)
-			cancel()
-			return got
-		}
+	if more := kafkatest.ConsumeCommitted(t, addr, "clicks-by-page", 2*want, 2*time.Second); len(more) > len(got) {
+		got = more
 	}
-	t.Fatalf("read %d committed records from clicks-by-page, want %d", len(got), want)
-	return nil
+	return got
 }
 
 // Every record is in the repartition topic once, keyed by its page (its
 // original key when it has none), every record of a key in one partition;
 // a restart continues from the offsets committed in the transactions.
 func TestRepartitionWritesEachRecordOnceKeyedByTheField(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "clicks"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	addr := c.ListenAddrs()[0]
+	addr := kafkatest.Cluster(t, 3, "clicks")
 
 	produceClicks(t, addr, 0, 200)
 	stop := runRepartition(t, addr)

@@ -114,12 +114,9 @@ func describe(rcs kadm.ResourceConfigs) string {
 }
 
 // stateClient is a client as the input's state client: no automatic topic
-// creation (the state topic must be created compacted).
+// creation (the state topic must be created compacted) and records written
+// to the partition they name.
 func stateClient(t *testing.T, addr string) *kgo.Client {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
+	t.Helper()
+	return kafkatest.ClientNoAutoTopics(t, addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 }
