@@ -529,6 +529,7 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 	b.expireParkedLocked(now)
 	idle := b.opts.engine.IdleTimeout
 	for _, ps := range b.parts {
+		ps.expireSnapLocked(now)
 		ps.sealLocked()
 		ps.coverLocked()
 		if n := ps.expireLadderLocked(now); n > 0 && b.log != nil {

@@ -224,6 +224,18 @@ func (ps *partState) sealLocked() {
 	}()
 }
 
+// pendingLimit is how long a pending snapshot may wait for its conditions
+// (a retry copy, an output that retries a write) before the next one is
+// taken instead.
+func (s *partSnaps) pendingLimit() int64 { return max(10*s.every, int64(5*time.Minute)) }
+
+// expireSnapLocked abandons a pending snapshot that waited pendingLimit.
+func (ps *partState) expireSnapLocked(now int64) {
+	if p := ps.snaps.pending; p != nil && now-p.captured > ps.snaps.pendingLimit() {
+		ps.abandonLocked("its offsets were not settled within " + time.Duration(ps.snaps.pendingLimit()).String())
+	}
+}
+
 // abandonLocked drops the pending snapshot.
 func (ps *partState) abandonLocked(why string) {
 	p := ps.snaps.pending

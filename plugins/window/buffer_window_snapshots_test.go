@@ -242,3 +242,39 @@ func TestSnapshotCoversOnlyOnceClosedWindowsAreWritten(t *testing.T) {
 		return sink.Covered() == 3
 	})
 }
+
+// A snapshot whose offsets are never settled (here: a closed window the
+// output never acknowledges) is abandoned after its limit, so the next one
+// can be taken.
+func TestSnapshotPendingTooLongIsAbandoned(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	p.Snapshots = partition.Snapshots{Store: &memStore{}, Every: time.Second}
+	var o outcomes
+	write(t, b, sourced(p, &o, 0, "a", 1))
+	write(t, b, sourced(p, &o, 1, "a", 11)) // closes [0,10): never written
+	clock.Add(2 * time.Second)
+	write(t, b, sourced(p, &o, 2, "a", 12))
+	sink := p.Sink().(*partState)
+	b.mu.Lock()
+	if sink.snaps.pending == nil {
+		b.mu.Unlock()
+		t.Fatal("no snapshot pending")
+	}
+	limit := time.Duration(sink.snaps.pendingLimit())
+	b.mu.Unlock()
+	clock.Add(limit - time.Second)
+	b.tick()
+	b.mu.Lock()
+	kept := sink.snaps.pending != nil
+	b.mu.Unlock()
+	clock.Add(2 * time.Second)
+	b.tick()
+	b.mu.Lock()
+	gone := sink.snaps.pending == nil
+	b.mu.Unlock()
+	if !kept || !gone {
+		t.Fatalf("pending snapshot kept before its limit %v: %v, gone after: %v", limit, kept, gone)
+	}
+}
