@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -86,15 +84,11 @@ func TestWindowKillMidWindowLosesNothing(t *testing.T) {
 	var best map[string]int
 	var total int
 	var recs []*kgo.Record
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	if !kafkatest.Every(60*time.Second, kafkatest.PollInterval, func() bool {
 		recs = harness.Consume(t, addr, "user_stats", 1<<20, 1500*time.Millisecond)
 		best, total = mostEventsPerWindow(t, recs)
-		if equalCounts(best, want) || time.Now().After(deadline) {
-			break
-		}
-	}
-	if !equalCounts(best, want) {
+		return equalCounts(best, want)
+	}) {
 		t.Fatalf("after the restart, most events per window id:\n%s\nwant:\n%s", fmtCounts(best), fmtCounts(want))
 	}
 	// window_kafka: a replay re-emits a window byte for byte or not at all,
@@ -170,31 +164,17 @@ func newKillScenario(base time.Time) *killScenario {
 // from the pipeline under test, so killing that leaves the broker up.
 func startBrokerProcess(t *testing.T) string {
 	t.Helper()
-	port := harness.FreePort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	broker := harness.Start(t, t.TempDir(), []string{"KAFKA_BROKERS="},
-		"broker", "--broker-port", fmt.Sprint(port), "--data-dir", filepath.Join(t.TempDir(), "data"))
-	broker.WaitForOutput(t, "embedded Kafka broker listening on "+addr, 30*time.Second)
-	return addr
+	return harness.StartBrokerProcess(t).Addr
 }
 
 // produceToPartitions writes records, in order, to topic on the partition
 // each record names.
 func produceToPartitions(t *testing.T, addr, topic string, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	for _, r := range recs {
 		r.Topic = topic
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce %d records to %s: %v", len(recs), topic, err)
-	}
+	kafkatest.Produce(t, addr, recs...)
 }
 
 // mostEventsPerWindow de-duplicates user_stats records by key (the window
