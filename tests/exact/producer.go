@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -117,10 +118,13 @@ func (p *Producer) run() {
 	}
 }
 
-// newProducerClient is an idempotent producer (no duplicates on retry) that
-// writes each event to the partition it names.
+// newProducerClient is an idempotent producer (franz-go's default, with
+// acks=all: no duplicates on retry) that writes each event to the partition
+// it names. kafkatest.NewClient returns an error rather than failing the
+// test: the producer reconnects from its own goroutine after a broker
+// restart.
 func newProducerClient(addr string) (*kgo.Client, error) {
-	return kgo.NewClient(kgo.SeedBrokers(addr), kgo.DefaultProduceTopic(EventsTopic),
+	return kafkatest.NewClient(addr, kgo.DefaultProduceTopic(EventsTopic),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(1<<20))
 }
 
