@@ -48,7 +48,8 @@ func legacyConfig(t *testing.T, config string) string {
 	}
 	p := indent + "  "
 	redpanda := "redpanda:\n" +
-		p + `seed_brokers: [ "${KAFKA_BROKERS:127.0.0.1:9092}" ]` + "\n" +
+		// The anchor the config's other Kafka components refer to (*brokers).
+		p + `seed_brokers: &brokers [ "${KAFKA_BROKERS:127.0.0.1:9092}" ]` + "\n" +
 		p + "topics: " + get("topics") + "\n" +
 		p + "consumer_group: " + get("consumer_group") + "\n" +
 		p + "instance_id: ${PIPELINE_INSTANCE_ID:}\n" +
