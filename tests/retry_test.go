@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/internal/profileservice"
 	"github.com/streamkit/pipeline/tests/harness"
 )
@@ -180,35 +181,30 @@ func decodeEnriched(t *testing.T, r *kgo.Record) enrichedEvent {
 // arrived at least once, and returns all output records in offset order.
 func waitEnriched(t *testing.T, addr string, want []string, timeout time.Duration) []enrichedEvent {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	var out []enrichedEvent
+	var missing []string
+	if kafkatest.Every(timeout, time.Millisecond, func() bool {
 		recs := harness.Consume(t, addr, rtEnriched, len(want), time.Second)
-		var out []enrichedEvent
 		seen := map[string]bool{}
 		for _, r := range recs {
-			e := decodeEnriched(t, r)
-			out = append(out, e)
-			seen[e.user] = true
+			seen[decodeEnriched(t, r).user] = true
 		}
-		var missing []string
+		missing = missing[:0]
 		for _, u := range want {
 			if !seen[u] {
 				missing = append(missing, u)
 			}
 		}
-		if len(missing) == 0 {
-			// Whatever else is there (duplicates from a replay).
-			all := harness.Consume(t, addr, rtEnriched, 1<<20, time.Second)
-			out = out[:0]
-			for _, r := range all {
-				out = append(out, decodeEnriched(t, r))
-			}
-			return out
+		return len(missing) == 0
+	}) {
+		// Whatever else is there (duplicates from a replay).
+		for _, r := range harness.Consume(t, addr, rtEnriched, 1<<20, time.Second) {
+			out = append(out, decodeEnriched(t, r))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v, %d of %d events missing from %s, e.g. %v", timeout, len(missing), len(want), rtEnriched, missing[:min(5, len(missing))])
-		}
+		return out
 	}
+	t.Fatalf("after %v, %d of %d events missing from %s, e.g. %v", timeout, len(missing), len(want), rtEnriched, missing[:min(5, len(missing))])
+	return nil
 }
 
 func headerMs(t *testing.T, r *kgo.Record, k string) (int64, bool) {

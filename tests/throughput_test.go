@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -35,15 +36,12 @@ func TestClickstreamMovesHalfAMillionRecords(t *testing.T) {
 	// Every event is counted in a window or, when its profile call timed
 	// out under load and its retry came back after the watermark moved on,
 	// routed to clickstream-late. Lost events would leave the sum short.
-	deadline := time.Now().Add(60 * time.Second)
 	var counted, late int
-	for time.Now().Before(deadline) {
+	kafkatest.Every(60*time.Second, time.Millisecond, func() bool {
 		counted = tenSecondEvents(decodeResults(t, harness.Consume(t, addr, "user_stats", 11*1000, 3*time.Second)))
 		late = len(harness.Consume(t, addr, "clickstream-late", n-counted, 3*time.Second))
-		if counted+late >= n {
-			break
-		}
-	}
+		return counted+late >= n
+	})
 	elapsed := time.Since(start)
 	if counted+late != n {
 		t.Fatalf("%d events counted in windows and %d late within 60s, want %d in all", counted, late, n)

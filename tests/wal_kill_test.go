@@ -63,8 +63,7 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 
 	var tens map[string]int
 	sessions := map[string]int{}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	kafkatest.Every(60*time.Second, time.Millisecond, func() bool {
 		recs := harness.Consume(t, addr, "user_stats", 1<<20, 1500*time.Millisecond)
 		tens, sessions = map[string]int{}, map[string]int{}
 		for _, r := range decodeResults(t, recs) {
@@ -75,10 +74,8 @@ func TestClickstreamWALKillLosesNothing(t *testing.T) {
 			id := r.UserID + "|" + r.WindowStart + "|" + r.WindowEnd
 			tens[id] = max(tens[id], r.Events)
 		}
-		if (equalCounts(tens, want) && equalCounts(sessions, perUser)) || time.Now().After(deadline) {
-			break
-		}
-	}
+		return equalCounts(tens, want) && equalCounts(sessions, perUser)
+	})
 	if !equalCounts(tens, want) {
 		t.Fatalf("10 s windows after the restart, most events per window id:\n%s\nwant:\n%s", fmtCounts(tens), fmtCounts(want))
 	}

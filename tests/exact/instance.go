@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamkit/pipeline/internal/kafkatest"
 	"github.com/streamkit/pipeline/tests/harness"
 )
 
@@ -85,22 +86,28 @@ func (in *Instance) Start() {
 
 func (in *Instance) waitReady(httpAddr string, timeout time.Duration) {
 	in.t.Helper()
-	deadline := time.Now().Add(timeout)
 	url := "http://" + httpAddr + "/ready"
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
+	exited := false
+	ready := kafkatest.Every(timeout, 100*time.Millisecond, func() bool {
 		select {
 		case <-in.done:
-			in.t.Fatalf("instance %s exited (%v) before it was ready:\n%s", in.ID, in.err, in.out.String())
-		case <-time.After(100 * time.Millisecond):
+			exited = true
+			return true
+		default:
 		}
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	switch {
+	case exited:
+		in.t.Fatalf("instance %s exited (%v) before it was ready:\n%s", in.ID, in.err, in.out.String())
+	case !ready:
+		in.t.Fatalf("instance %s not ready within %v:\n%s", in.ID, timeout, in.out.String())
 	}
-	in.t.Fatalf("instance %s not ready within %v:\n%s", in.ID, timeout, in.out.String())
 }
 
 // Running tells whether the process is up.

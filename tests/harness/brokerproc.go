@@ -87,14 +87,24 @@ func (b *BrokerProcess) Output() string { return b.proc.Output() }
 // waitOutput is WaitForOutput returning an error instead of failing, so a
 // start that lost its port can be retried.
 func waitOutput(p *Process, s string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
+	var exitErr error
+	exited := false
+	printed := kafkatest.Every(timeout, 50*time.Millisecond, func() bool {
 		if strings.Contains(p.Output(), s) {
-			return nil
+			return true
 		}
-		if err, exited := p.Wait(50 * time.Millisecond); exited {
-			return fmt.Errorf("exited (%v) before printing %q", err, s)
+		select {
+		case <-p.done:
+			exitErr, exited = p.err, true
+		default:
 		}
+		return exited
+	})
+	switch {
+	case exited && !strings.Contains(p.Output(), s):
+		return fmt.Errorf("exited (%v) before printing %q", exitErr, s)
+	case !printed:
+		return fmt.Errorf("did not print %q within %v", s, timeout)
 	}
-	return fmt.Errorf("did not print %q within %v", s, timeout)
+	return nil
 }

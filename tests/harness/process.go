@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -126,18 +125,9 @@ func (p *Process) Output() string { return p.out.String() }
 // WaitForOutput waits until the output contains s.
 func (p *Process) WaitForOutput(t testing.TB, s string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.Output(), s) {
-			return
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("pipeline exited (%v) before printing %q:\n%s", p.err, s, p.Output())
-		case <-time.After(50 * time.Millisecond):
-		}
+	if err := waitOutput(p, s, timeout); err != nil {
+		t.Fatalf("pipeline %v:\n%s", err, p.Output())
 	}
-	t.Fatalf("pipeline did not print %q within %v:\n%s", s, timeout, p.Output())
 }
 
 // SyncBuffer collects a process's output while a test polls it.
