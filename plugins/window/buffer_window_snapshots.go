@@ -38,7 +38,7 @@ import (
 // an interval later, and meanwhile the commit works as without snapshots.
 type partSnaps struct {
 	store partition.StateStore // nil: off
-	every int64                // ns
+	every time.Duration
 
 	lastCapture int64 // wall clock
 	pending     *pendingSnap
@@ -60,7 +60,7 @@ type pendingSnap struct {
 	sealed   bool  // handed to the writer: no more amendments
 	saved    *partition.SnapshotRef
 	failed   bool
-	captured int64 // wall clock, for the log
+	captured int64 // wall clock (pendingLimit)
 }
 
 type snapMetrics struct {
@@ -109,7 +109,7 @@ func (b *windowBuffer) loadSnapshot(ctx context.Context, p *partition.Partition)
 func (ps *partState) restoreSnapshot(data []byte) error {
 	p := ps.part
 	ps.snaps.store = p.Snapshots.Store
-	ps.snaps.every = int64(p.Snapshots.Every)
+	ps.snaps.every = p.Snapshots.Every
 	// The first snapshot an interval after the start, not at once: a
 	// restart with a backlog would otherwise snapshot its first batch.
 	ps.snaps.lastCapture = ps.b.clock().UnixNano()
@@ -136,7 +136,7 @@ func (ps *partState) restoreSnapshot(data []byte) error {
 // was windowed: it captures a snapshot when one is due.
 func (ps *partState) snapshotAfterLocked(at, now int64) {
 	s := &ps.snaps
-	if s.store == nil || s.every <= 0 || s.pending != nil || now-s.lastCapture < s.every ||
+	if s.store == nil || s.every <= 0 || s.pending != nil || now-s.lastCapture < int64(s.every) ||
 		ps.eng.Open() == 0 || s.roundFailed.Load() {
 		return
 	}
@@ -227,12 +227,12 @@ func (ps *partState) sealLocked() {
 // pendingLimit is how long a pending snapshot may wait for its conditions
 // (a retry copy, an output that retries a write) before the next one is
 // taken instead.
-func (s *partSnaps) pendingLimit() int64 { return max(10*s.every, int64(5*time.Minute)) }
+func (s *partSnaps) pendingLimit() time.Duration { return max(10*s.every, 5*time.Minute) }
 
 // expireSnapLocked abandons a pending snapshot that waited pendingLimit.
 func (ps *partState) expireSnapLocked(now int64) {
-	if p := ps.snaps.pending; p != nil && now-p.captured > ps.snaps.pendingLimit() {
-		ps.abandonLocked("its offsets were not settled within " + time.Duration(ps.snaps.pendingLimit()).String())
+	if p := ps.snaps.pending; p != nil && now-p.captured > int64(ps.snaps.pendingLimit()) {
+		ps.abandonLocked("its offsets were not settled within " + ps.snaps.pendingLimit().String())
 	}
 }
 

@@ -149,7 +149,7 @@ func TestSnapshotCoversOpenSessionsAndRestoresThem(t *testing.T) {
 	p2.Snapshots.Every = 0
 	s2 := p2.Sink().(*partState)
 	second.mu.Lock()
-	s2.snaps.every, s2.snaps.lastCapture = 1, 0
+	s2.snaps.every, s2.snaps.lastCapture = time.Nanosecond, 0
 	second.mu.Unlock()
 	clock.Add(time.Second)
 	write(t, second, sourced(p2, &o2, int64(len(evs)), "z", 201))
@@ -262,7 +262,7 @@ func TestSnapshotPendingTooLongIsAbandoned(t *testing.T) {
 		b.mu.Unlock()
 		t.Fatal("no snapshot pending")
 	}
-	limit := time.Duration(sink.snaps.pendingLimit())
+	limit := sink.snaps.pendingLimit()
 	b.mu.Unlock()
 	clock.Add(limit - time.Second)
 	b.tick()
