@@ -6,16 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== gofmt"
+echo "== $(date +%T) gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
 if [ -n "$unformatted" ]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
-echo "== go vet ./..."
+echo "== $(date +%T) go vet ./..."
 go vet ./...
 
-echo "== CGO_ENABLED=0 go build ./cmd/pipeline (static)"
+echo "== $(date +%T) CGO_ENABLED=0 go build ./cmd/pipeline (static)"
 mkdir -p bin
 CGO_ENABLED=0 go build -o bin/pipeline ./cmd/pipeline
 if ! file bin/pipeline | grep -q "statically linked"; then
@@ -23,19 +23,20 @@ if ! file bin/pipeline | grep -q "statically linked"; then
 fi
 export PIPELINE_BIN="$PWD/bin/pipeline"
 
-echo "== pipeline lint ./configs/..."
+echo "== $(date +%T) pipeline lint ./configs/..."
 bin/pipeline lint ./configs/...
 
-echo "== pipeline test ./configs/..."
+echo "== $(date +%T) pipeline test ./configs/..."
 bin/pipeline test ./configs/...
 
-echo "== go test ./..."
+echo "== $(date +%T) go test ./..."
 # -p 1 keeps the end-to-end tests, which each run a broker and a pipeline,
 # from competing for the two cores with another package's tests.
 go test -count=1 -p 1 -timeout 20m ./...
 
-echo "== engine micro-benchmarks (short: numbers in the log, no timed assertions)"
+echo "== $(date +%T) engine micro-benchmarks (short: numbers in the log, no timed assertions)"
 go test -run '^$' -bench . -benchtime 200ms -benchmem ./plugins/window/ ./plugins/window/engine/
 
-echo "== go run ./tests/bench -quick (every scenario once on 200k events; fails unless all counts agree)"
+echo "== $(date +%T) go run ./tests/bench -quick (every scenario once on 200k events; fails unless all counts agree)"
 go run ./tests/bench -quick
+echo "== $(date +%T) done"
