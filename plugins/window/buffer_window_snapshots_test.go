@@ -222,16 +222,7 @@ func TestSnapshotWaitsForTheLadderAndAmendsTheCopy(t *testing.T) {
 // it is written: a closed window is not in the snapshot, and its events
 // below the snapshot's offset would not be replayed.
 func TestSnapshotCoversOnlyOnceClosedWindowsAreWritten(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(0, at(0))}
-	b := newTestBuffer(t, partitionedYAML, clock)
-	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
-	p.Snapshots = partition.Snapshots{Store: &memStore{}, Every: time.Second}
-	var o outcomes
-	write(t, b, sourced(p, &o, 0, "a", 1))
-	write(t, b, sourced(p, &o, 1, "a", 11)) // closes [0,10): queued, not written
-	clock.Add(2 * time.Second)
-	write(t, b, sourced(p, &o, 2, "a", 12)) // snapshot of offsets below 3
-	sink := p.Sink().(*partState)
+	b, _, sink := snapshotAfterAnUnwrittenWindow(t)
 	kafkatest.Consistently(t, 300*time.Millisecond, "no coverage while [0,10) is not written", func() bool {
 		return sink.Covered() < 0
 	})
@@ -247,16 +238,7 @@ func TestSnapshotCoversOnlyOnceClosedWindowsAreWritten(t *testing.T) {
 // output never acknowledges) is abandoned after its limit, so the next one
 // can be taken.
 func TestSnapshotPendingTooLongIsAbandoned(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(0, at(0))}
-	b := newTestBuffer(t, partitionedYAML, clock)
-	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
-	p.Snapshots = partition.Snapshots{Store: &memStore{}, Every: time.Second}
-	var o outcomes
-	write(t, b, sourced(p, &o, 0, "a", 1))
-	write(t, b, sourced(p, &o, 1, "a", 11)) // closes [0,10): never written
-	clock.Add(2 * time.Second)
-	write(t, b, sourced(p, &o, 2, "a", 12))
-	sink := p.Sink().(*partState)
+	b, clock, sink := snapshotAfterAnUnwrittenWindow(t)
 	b.mu.Lock()
 	if sink.snaps.pending == nil {
 		b.mu.Unlock()
@@ -277,4 +259,19 @@ func TestSnapshotPendingTooLongIsAbandoned(t *testing.T) {
 	if !kept || !gone {
 		t.Fatalf("pending snapshot kept before its limit %v: %v, gone after: %v", limit, kept, gone)
 	}
+}
+
+// snapshotAfterAnUnwrittenWindow: window [0,10) of a closed and queued
+// (not written), and a snapshot of offsets below 3 pending.
+func snapshotAfterAnUnwrittenWindow(t *testing.T) (*windowBuffer, *fakeClock, *partState) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, partitionedYAML, clock)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	p.Snapshots = partition.Snapshots{Store: &memStore{}, Every: time.Second}
+	var o outcomes
+	write(t, b, sourced(p, &o, 0, "a", 1))
+	write(t, b, sourced(p, &o, 1, "a", 11)) // closes [0,10)
+	clock.Add(2 * time.Second)
+	write(t, b, sourced(p, &o, 2, "a", 12)) // snapshot of offsets below 3
+	return b, clock, p.Sink().(*partState)
 }
