@@ -19,32 +19,28 @@ func TestSnapshotsBoundTheReplay(t *testing.T) {
 	e := NewEnv(t, WindowKafka, ShortData(7))
 	in := e.StartInstance("exact-0")
 	p := e.Produce()
-	const at = 150 * time.Second
-	p.WaitSent(at)
-	p.Pause()
-	sent := p.Sent()
+	p.WaitSent(150 * time.Second)
 
 	// Without snapshots a partition's commit stays at or below the first
-	// event of its oldest open session. The bound counts only sessions
-	// that stay open well after the pause (idle partitions' watermarks
-	// follow the clock), which makes it stricter.
-	bound := openSessionBound(e.Data, sent, e.Data.Opt.Start.Add(at+10*time.Second))
-	long := 0
-	for part, b := range bound {
-		if at-b.first >= 40*time.Second {
-			long++
-			t.Logf("partition %d: oldest open session began %v before the pause, at offset %d", part, at-b.first, b.offset)
-		}
-	}
-	if long == 0 {
-		t.Fatalf("the data set has no partition with a session open for 40 s at %v: the test would prove nothing", at)
-	}
+	// event of its oldest open session. The producer goes on (a pause
+	// would let partitions go idle), so the bound is taken from what was
+	// sent when the commits are read, counting only sessions still open
+	// 10 s of event time later, which makes it stricter.
 	var committed map[int32]int64
-	kafkatest.Eventually(t, 15*time.Second, "commits naming a snapshot past every long open session", func() bool {
-		committed = map[int32]int64{}
+	var bound map[int32]sessionStart
+	var at time.Duration
+	long := 0
+	kafkatest.Every(15*time.Second, 100*time.Millisecond, func() bool {
 		offs := kafkatest.FetchOffsets(t, e.Broker.Addr, "exact")
+		sent := p.Sent()
+		at = e.Data.Events[sent-1].SendAt
+		bound = openSessionBound(e.Data, sent, e.Data.Opt.Start.Add(at+10*time.Second))
+		committed, long = map[int32]int64{}, 0
 		ok := true
 		for part, b := range bound {
+			if at-b.first >= 40*time.Second {
+				long++
+			}
 			o, found := offs.Lookup(EventsTopic, part)
 			if !found || !strings.Contains(o.Metadata, `"snap"`) {
 				ok = false
@@ -55,14 +51,21 @@ func TestSnapshotsBoundTheReplay(t *testing.T) {
 				ok = false
 			}
 		}
-		return ok
+		return ok && long > 0
 	})
 	for part, b := range bound {
-		t.Logf("partition %d: committed %d, first event of its oldest open session at %d", part, committed[part], b.offset)
+		t.Logf("partition %d at %v of event time: committed %d; its oldest open session began %v earlier, at offset %d", part, at, committed[part], at-b.first, b.offset)
+	}
+	if long == 0 {
+		t.Fatalf("at %v no partition has a session open for 40 s: the test would prove nothing", at)
+	}
+	for part, b := range bound {
+		if o, ok := committed[part]; !ok || (at-b.first >= 40*time.Second && o <= b.offset) {
+			t.Fatalf("partition %d: commit %d (named snapshot: %v) not past offset %d, the first event of a session open for %v", part, o, ok, b.offset, at-b.first)
+		}
 	}
 
 	in.Kill()
-	p.Resume()
 	in.Restart(false)
 	p.Wait()
 	e.Verify("snapshots", VerifyOptions{})
