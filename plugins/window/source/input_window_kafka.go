@@ -342,11 +342,21 @@ func (in *input) Connect(ctx context.Context) error {
 			return fmt.Errorf("window_kafka: %w", err)
 		}
 		n, err := in.ensureStateTopic(pctx, scl)
-		if err != nil {
+		switch {
+		case err != nil && errors.Is(err, context.DeadlineExceeded):
 			scl.Close()
-			return err
+			return err // the cluster is not reachable yet: Connect is retried
+		case err != nil:
+			// Results stay exact without snapshots; only the replay after
+			// a restart is longer (up to the oldest open window).
+			scl.Close()
+			if in.log != nil {
+				in.log.Errorf("window_kafka: no snapshots of the window state (the replay after a restart reaches back to the oldest open window): %v", err)
+			}
+			in.stateEvery = 0
+		default:
+			in.stateCl, in.stateParts = scl, n
 		}
-		in.stateCl, in.stateParts = scl, n
 	}
 	cl, err := kgo.NewClient(in.opts...)
 	if err != nil {
