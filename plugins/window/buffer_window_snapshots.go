@@ -284,7 +284,7 @@ func (ps *partState) coverLocked() {
 	}
 }
 
-// Covered implements partition.CoveredSink.
+// Covered implements partition.Sink.
 func (ps *partState) Covered() int64 {
 	b := ps.b
 	b.mu.Lock()

@@ -106,7 +106,7 @@ func TestSnapshotCoversOpenSessionsAndRestoresThem(t *testing.T) {
 	p.Snapshots = partition.Snapshots{Store: store, Every: 3 * time.Second}
 	var o outcomes
 	feed(first, p, &o, clock, 0, 7)
-	sink := p.Sink().(partition.CoveredSink)
+	sink := p.Sink()
 	var covered int64
 	kafkatest.Eventually(t, 5*time.Second, "a snapshot covers offsets of open sessions", func() bool {
 		covered = sink.Covered()

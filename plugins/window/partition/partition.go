@@ -138,6 +138,11 @@ type Sink interface {
 	// Committed reports that the resume point the last Checkpoint returned
 	// was committed.
 	Committed()
+	// Covered is the offset below which a durable snapshot (state.go)
+	// holds every event not yet reflected in the results (-1: none):
+	// batches below it are safe to commit whether or not the buffer
+	// acknowledged them.
+	Covered() int64
 	// Drop forgets the partition's state without emitting anything: the
 	// partition was revoked or lost, and its new owner replays it.
 	Drop()

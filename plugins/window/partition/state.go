@@ -54,12 +54,3 @@ type Snapshots struct {
 	// Every is the least time between two snapshots of the partition.
 	Every time.Duration
 }
-
-// CoveredSink is a Sink that takes snapshots.
-type CoveredSink interface {
-	Sink
-	// Covered is the offset below which a durable snapshot holds every
-	// event not yet reflected in the results (-1: none): batches below it
-	// are safe to commit whether or not the buffer acknowledged them.
-	Covered() int64
-}

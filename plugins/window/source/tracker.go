@@ -73,8 +73,8 @@ func pipelineAck(b *partition.Batch, err error) {
 func (t *tracker) commitPoint() (offset int64, meta string, changed bool) {
 	covered := int64(-1)
 	sink := t.part.Sink()
-	if cs, ok := sink.(partition.CoveredSink); ok {
-		covered = cs.Covered()
+	if sink != nil {
+		covered = sink.Covered()
 	}
 	t.mu.Lock()
 	i := 0
