@@ -97,15 +97,11 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 	if err := ps.restoreSnapshot(snap); err != nil {
 		return nil, err
 	}
-	// The windows of a restored snapshot that the resume watermark closes
-	// are drained with the partition's first batch (partFor): emitted,
-	// unless the previous owner wrote them.
+	// What the resume watermark closes (windows of a restored snapshot;
+	// nothing in an empty engine) is drained by partFor as the partition's
+	// first round: emitted, unless the previous owner wrote it.
 	ps.drainedWM = eng.ClosedTo()
 	eng.Resume(p.Resume.Watermark)
-	if snap == nil {
-		ps.drainedWM = eng.ClosedTo()
-		eng.Drain() // Resume closes nothing: the engine is empty
-	}
 	ps.ladder.floor = p.Start
 	ps.passedTo = p.Resume.Passed
 	for _, off := range p.Resume.Dead {
