@@ -68,6 +68,7 @@ type runRes struct {
 	wall   time.Duration // process start → end (for D: → last result consumed)
 	wait   time.Duration // configured end wait excluded from the rate (idle_timeout)
 	cpu    time.Duration // user+sys of the measured process
+	broker time.Duration // user+sys the broker process spent during the run (D, D0, F)
 	rssKB  int64
 	events int
 	check  string // "" = counts identical to the reference
@@ -311,6 +312,38 @@ func (b *bench) tmp(name string) string {
 	return filepath.Join(b.dir, fmt.Sprintf("%s-%d", name, b.seq))
 }
 
+// procCPU is a running process's user+sys time from /proc/<pid>/stat
+// (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields after it follow ") ".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// brokerCPU returns a function giving the broker's CPU time since now.
+func (b *bench) brokerCPU() func() time.Duration {
+	if b.brokerProc == nil {
+		return func() time.Duration { return 0 }
+	}
+	pid := b.brokerProc.cmd.Process.Pid
+	t0 := procCPU(pid)
+	return func() time.Duration { return procCPU(pid) - t0 }
+}
+
 func cpuOf(c *child) time.Duration {
 	if c.cmd.ProcessState == nil {
 		return 0
@@ -546,6 +579,7 @@ func (b *bench) runD(group string, pass bool, profile string, profSecs int) (run
 	}
 	// The logger is at WARN: the per-result log line would be formatted
 	// and discarded, so it is switched off as the config allows.
+	brokerCPU := b.brokerCPU()
 	c, err := startChild(b.root, []string{"WINDOW_IDLE_TIMEOUT=1s", "KAFKA_BROKERS=" + b.broker, "PIPELINE_LOG_WINDOWS=false"}, b.bin, "-c", path)
 	if err != nil {
 		return runRes{}, err
@@ -556,6 +590,7 @@ func (b *bench) runD(group string, pass bool, profile string, profSecs int) (run
 		go func() { profErr <- captureProfile(httpAddr, profile, profSecs, c.done) }()
 	}
 	end, err := tc.run(5*time.Minute, 15*time.Second, c.done, done)
+	brokerUsed := brokerCPU()
 	if profErr != nil {
 		if perr := <-profErr; perr != nil {
 			logf("profile %s: %v", profile, perr)
@@ -565,7 +600,7 @@ func (b *bench) runD(group string, pass bool, profile string, profSecs int) (run
 	if err != nil {
 		return runRes{}, fmt.Errorf("%s: %v (%d records, 10s events %d, session events %d, late events %d, of %d); pipeline output:\n%s", group, err, recs, sum10, sumSess, late, n, tail(c.out.String()))
 	}
-	res := runRes{wall: end.Sub(c.start), cpu: cpuOf(c), rssKB: c.rssKB, events: n}
+	res := runRes{wall: end.Sub(c.start), cpu: cpuOf(c), broker: brokerUsed, rssKB: c.rssKB, events: n}
 	if !pass {
 		res.wait = time.Second
 		col := newCollector()
@@ -605,6 +640,7 @@ func compareTotals(got, want map[wkey]int32) string {
 func (b *bench) runF(i int) (runRes, error) {
 	out := b.tmp("f-counts")
 	script := filepath.Join(b.root, "tests", "bench", "seed_counter.py")
+	brokerCPU := b.brokerCPU()
 	c, err := startChild(b.root, nil, "/usr/bin/python3", script, "--brokers", b.broker,
 		"--group", fmt.Sprintf("bench-f-%d-%d", time.Now().UnixNano(), i), "--expected", fmt.Sprint(b.ds.n), "--out", out)
 	if err != nil {
@@ -613,11 +649,12 @@ func (b *bench) runF(i int) (runRes, error) {
 	if err := c.wait(10 * time.Minute); err != nil {
 		return runRes{}, err
 	}
+	brokerUsed := brokerCPU()
 	m, err := readCounts(out)
 	if err != nil {
 		return runRes{}, err
 	}
-	return runRes{wall: c.end.Sub(c.start), cpu: cpuOf(c), rssKB: c.rssKB, events: b.ds.n, check: compare(m, b.cRef)}, nil
+	return runRes{wall: c.end.Sub(c.start), cpu: cpuOf(c), broker: brokerUsed, rssKB: c.rssKB, events: b.ds.n, check: compare(m, b.cRef)}, nil
 }
 
 // --- profiles ---------------------------------------------------------------
@@ -718,8 +755,8 @@ func printTable(f facts, rows []*row, rowB, rowC *row, b *bench) {
 		fmt.Fprintf(&sb, "Data: %d events (%.0f MB JSON lines), %d users, event times over 10 min with up to 2 s disorder, seed fixed; B on the first %d. Median of %d run(s).\n\n",
 			b.ds.n, float64(b.ds.bytes)/1e6, len(b.ds.userTimes), b.ds.subsetN, b.runs)
 	}
-	fmt.Fprintf(&sb, "| | what | events | wall s | events/s | × B | × C | CPU s | peak RSS MB | counts |\n")
-	fmt.Fprintf(&sb, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&sb, "| | what | events | wall s | events/s | × B | × C | CPU s | broker CPU s | peak RSS MB | counts |\n")
+	fmt.Fprintf(&sb, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	ratio := func(x float64, ref *row) string {
 		if ref == nil || ref.err != nil || len(ref.runs) == 0 {
 			return "–"
@@ -728,13 +765,17 @@ func printTable(f facts, rows []*row, rowB, rowC *row, b *bench) {
 	}
 	for _, r := range rows {
 		if r.err != nil || len(r.runs) == 0 {
-			fmt.Fprintf(&sb, "| %s | %s | | | | | | | | %s |\n", r.id, r.what, r.check())
+			fmt.Fprintf(&sb, "| %s | %s | | | | | | | | | %s |\n", r.id, r.what, r.check())
 			continue
 		}
 		m := r.median()
-		fmt.Fprintf(&sb, "| %s | %s | %d | %.2f | %.0f | %s | %s | %.1f | %.0f | %s |\n",
+		brokerCol := ""
+		if m.broker > 0 {
+			brokerCol = fmt.Sprintf("%.1f", m.broker.Seconds())
+		}
+		fmt.Fprintf(&sb, "| %s | %s | %d | %.2f | %.0f | %s | %s | %.1f | %s | %.0f | %s |\n",
 			r.id, r.what, m.events, m.wall.Seconds(), m.eps(), ratio(m.eps(), rowB), ratio(m.eps(), rowC),
-			m.cpu.Seconds(), float64(m.rssKB)/1024, r.check())
+			m.cpu.Seconds(), brokerCol, float64(m.rssKB)/1024, r.check())
 	}
 	get := func(id string) *row {
 		for _, r := range rows {
