@@ -116,32 +116,57 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 }
 
 // partFor returns the state of p, creating and attaching it on p's first
-// batch (fresh). Callers hold writeMu (not b.mu).
-func (b *windowBuffer) partFor(ctx context.Context, p *partition.Partition) (ps *partState, fresh bool, err error) {
-	var snap []byte
-	if p.Sink() == nil {
-		// Read before Attach, which holds the partition's lock that the
-		// source needs meanwhile. (Only partFor attaches, under writeMu.)
-		if snap, err = b.loadSnapshot(ctx, p); err != nil {
-			return nil, false, err
+// batch (fresh). A partition whose state cannot be set up (its snapshot does
+// not restore) gets a failedSink instead: every batch of it fails from then
+// on, so none is windowed without the ones before it, and its commit stays
+// where it was until a new owner (or this one after a restart) tries again.
+// Callers hold writeMu (not b.mu).
+func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh bool, err error) {
+	if s := p.Sink(); s != nil {
+		if f, ok := s.(*failedSink); ok {
+			return nil, false, f.err
 		}
+		return s.(*partState), false, nil
 	}
+	// Taken before Attach, which holds the partition's lock. (Only partFor
+	// attaches, under writeMu.) The source loaded it before the first batch.
+	snap, snapErr := p.TakeSnapshot()
 	sink := p.Attach(func() partition.Sink {
-		fresh = true
-		if ps, err = b.newPartState(p, snap); err != nil {
-			return nil
+		if snapErr == nil {
+			ps, snapErr = b.newPartState(p, snap)
 		}
+		if snapErr != nil {
+			err = fmt.Errorf("window: %s/%d: cannot resume exactly, so none of its batches is windowed here: %w", p.Topic, p.ID, snapErr)
+			if b.log != nil {
+				b.log.Errorf("%v", err)
+			}
+			return &failedSink{resume: p.Resume, err: err}
+		}
+		fresh = true
 		b.mu.Lock()
 		b.parts[p] = ps
 		b.drainPartLocked(ps)
 		b.mu.Unlock()
 		return ps
 	})
-	if err != nil {
-		return nil, false, err
+	if f, ok := sink.(*failedSink); ok {
+		return nil, false, f.err
 	}
 	return sink.(*partState), fresh, nil
 }
+
+// failedSink stands for a partition whose state could not be set up: its
+// commit keeps the resume point it was assigned with, and nothing of it is
+// covered or dropped.
+type failedSink struct {
+	resume partition.Resume
+	err    error
+}
+
+func (f *failedSink) Checkpoint(int64) partition.Resume { return f.resume }
+func (f *failedSink) Committed()                        {}
+func (f *failedSink) Covered() int64                    { return -1 }
+func (f *failedSink) Drop()                             {}
 
 // Checkpoint implements partition.Sink.
 func (ps *partState) Checkpoint(next int64) partition.Resume {
@@ -310,7 +335,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		ref.Release(errRevoked)
 		return
 	}
-	ps, fresh, err := b.partFor(ctx, sb.Part)
+	ps, fresh, err := b.partFor(sb.Part)
 	if err != nil {
 		ref.Release(err)
 		return

@@ -81,29 +81,6 @@ func newSnapMetrics(mgr *service.Resources) snapMetrics {
 	}
 }
 
-// loadSnapshot reads the snapshot p's resume point names (nil: none). An
-// unreadable one is an error, and the partition's batches fail until it is
-// read: resuming without it would emit its open windows without their
-// earlier events, and nothing of the partition is committed meanwhile.
-func (b *windowBuffer) loadSnapshot(ctx context.Context, p *partition.Partition) ([]byte, error) {
-	ref := p.Resume.Snap
-	if ref == nil {
-		return nil, nil
-	}
-	if p.Snapshots.Store == nil {
-		return nil, fmt.Errorf("window: %s/%d: the committed offset names a %s, but the input takes no snapshots (state_interval 0s): resuming without it would emit its open windows without their earlier events", p.Topic, p.ID, ref)
-	}
-	data, err := p.Snapshots.Store.Load(ctx, *ref)
-	if err != nil {
-		err = fmt.Errorf("window: %s/%d: cannot resume exactly: %w", p.Topic, p.ID, err)
-		if b.log != nil {
-			b.log.Errorf("%v", err)
-		}
-		return nil, err
-	}
-	return data, nil
-}
-
 // restoreSnapshot sets up ps's snapshots and restores data, the snapshot
 // its resume point names (nil: none).
 func (ps *partState) restoreSnapshot(data []byte) error {

@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,6 +133,9 @@ func TestSnapshotCoversOpenSessionsAndRestoresThem(t *testing.T) {
 	second := newTestBuffer(t, sessionsYAML, clock)
 	p2 := partition.NewPartition("ev", 0, resume, covered, nil)
 	p2.Snapshots = partition.Snapshots{Store: store, Every: time.Hour}
+	if err := p2.LoadSnapshot(context.Background()); err != nil { // as the source does on assignment
+		t.Fatal(err)
+	}
 	var o2 outcomes
 	feed(second, p2, &o2, clock, int(covered), len(evs))
 	got := readAll(t, second)
@@ -207,6 +211,9 @@ func TestSnapshotWaitsForTheLadderAndAmendsTheCopy(t *testing.T) {
 	b2, _ := newLadderBuffer(t)
 	p2 := partition.NewPartition("ev", 0, resume, 3, nil)
 	p2.Snapshots = partition.Snapshots{Store: store, Every: time.Hour}
+	if err := p2.LoadSnapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var o2 outcomes
 	write(t, b2, sourcedEvents(p2, &o2, 3, event{key: "b", secs: 35}))
 	res, ack := readNow(t, b2)
@@ -274,4 +281,63 @@ func snapshotAfterAnUnwrittenWindow(t *testing.T) (*windowBuffer, *fakeClock, *p
 	clock.Add(2 * time.Second)
 	write(t, b, sourced(p, &o, 2, "a", 12)) // snapshot of offsets below 3
 	return b, clock, p.Sink().(*partState)
+}
+
+// A partition whose state cannot be set up fails every batch, not only the
+// first, even if the cause goes away: windowing a later batch without the
+// earlier ones would emit windows missing their events. Its commit keeps
+// the resume point it was assigned with, so the next owner tries again.
+func TestUnrestorablePartitionFailsEveryBatch(t *testing.T) {
+	ref := &partition.SnapshotRef{At: 5, Offset: 0, Chunks: 1}
+	resume := partition.Resume{Watermark: at(10), Snap: ref}
+	for _, tc := range []struct {
+		name, want string
+		first      []byte // the snapshot loaded before the first batch (nil: not loaded)
+	}{
+		{"corrupt snapshot", "cannot be restored", []byte("not a snapshot")},
+		{"snapshot not loaded before the first batch", "was not loaded", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newTestBuffer(t, sessionsYAML, &fakeClock{now: time.Unix(0, at(0))})
+			eng, err := engine.New(b.opts.engine)
+			if err != nil {
+				t.Fatal(err)
+			}
+			valid, err := eng.Snapshot().Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			store := &memStore{snaps: map[int64][]byte{5: tc.first}}
+			p := partition.NewPartition("ev", 0, resume, 5, nil)
+			p.Snapshots = partition.Snapshots{Store: store, Every: time.Hour}
+			if tc.first != nil {
+				if err := p.LoadSnapshot(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var o outcomes
+			write(t, b, sourced(p, &o, 5, "a", 11))
+			// The cause goes away: a readable snapshot is loaded now.
+			store.snaps[5] = valid
+			if err := p.LoadSnapshot(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			write(t, b, sourced(p, &o, 6, "a", 12, 50))
+			order, errs := o.get()
+			if len(order) != 2 {
+				t.Fatalf("outcomes of %v; want both batches settled", order)
+			}
+			for _, first := range []int64{5, 6} {
+				if err := errs[first]; err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("batch at %d: %v; want an error containing %q", first, err, tc.want)
+				}
+			}
+			if n := queued(b); n != 0 {
+				t.Fatalf("%d results queued; want none", n)
+			}
+			if got := p.Sink().Checkpoint(5); got.Snap == nil || *got.Snap != *ref || got.Watermark != resume.Watermark {
+				t.Fatalf("checkpoint %+v; want the assigned resume point %+v", got, resume)
+			}
+		})
+	}
 }

@@ -173,6 +173,7 @@ type Partition struct {
 	hwm      int64 // high watermark from the last fetch; -1: unknown
 	idle     func() bool
 	drained  chan struct{} // closed when inFlight drops to 0 (revocation waits)
+	snap     snapshotLoad  // the snapshot Resume.Snap names, once loaded (state.go)
 }
 
 // NewPartition returns partition id of topic, resuming at r. sourceIdle

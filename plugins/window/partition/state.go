@@ -54,3 +54,57 @@ type Snapshots struct {
 	// Every is the least time between two snapshots of the partition.
 	Every time.Duration
 }
+
+// snapshotLoad is a partition's snapshot between the source reading it and
+// the buffer restoring it.
+type snapshotLoad struct {
+	data   []byte
+	loaded bool
+	taken  bool
+}
+
+// LoadSnapshot reads the snapshot p's resume point names, if any, for the
+// buffer to restore (TakeSnapshot). The source calls it, and retries it
+// until it succeeds or p is handed back, before it delivers any batch of p:
+// a batch windowed without the state of the offsets before it would emit
+// windows missing their earlier events. Loading there, not in the buffer,
+// keeps a slow or unreachable state topic from holding back the other
+// partitions, whose batches the buffer takes one at a time.
+func (p *Partition) LoadSnapshot(ctx context.Context) error {
+	ref := p.Resume.Snap
+	if ref == nil {
+		return nil
+	}
+	if p.Snapshots.Store == nil {
+		return fmt.Errorf("%s/%d: the committed offset names a %s, but the input takes no snapshots (state_interval 0s): resuming without it would emit its open windows without their earlier events", p.Topic, p.ID, ref)
+	}
+	data, err := p.Snapshots.Store.Load(ctx, *ref)
+	if err != nil {
+		return fmt.Errorf("%s/%d: cannot resume exactly: %w", p.Topic, p.ID, err)
+	}
+	p.mu.Lock()
+	p.snap = snapshotLoad{data: data, loaded: true}
+	p.mu.Unlock()
+	return nil
+}
+
+// TakeSnapshot hands the loaded snapshot to the buffer, once (nil: p
+// resumes without one). It fails if p's resume point names a snapshot that
+// was not loaded, or was taken already.
+func (p *Partition) TakeSnapshot() ([]byte, error) {
+	ref := p.Resume.Snap
+	if ref == nil {
+		return nil, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.snap.taken:
+		return nil, fmt.Errorf("%s/%d: the %s was taken already", p.Topic, p.ID, ref)
+	case !p.snap.loaded:
+		return nil, fmt.Errorf("%s/%d: the %s was not loaded before the partition's first batch", p.Topic, p.ID, ref)
+	}
+	data := p.snap.data
+	p.snap = snapshotLoad{taken: true}
+	return data, nil
+}

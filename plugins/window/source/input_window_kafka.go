@@ -92,7 +92,7 @@ every record header, as on the ` + "`redpanda`" + ` input.`).
 			Example([]string{"clickstream-retry-1", "clickstream-retry-2", "clickstream-retry-3"})).
 		Field(service.NewStringField(fConsumerGroup).Description("Consumer group; its committed offsets carry the window state's resume points.")).
 		Field(service.NewStringField(fStateTopic).Default("").
-			Description("Compacted topic for snapshots of each partition's open windows (default `<consumer_group>-window-state`, created if missing with as many partitions as the first topic). Without snapshots a partition's commit cannot pass the first event of its oldest open window, so with long windows (30 min sessions) a restart or a rebalance replays that far; with them the commit moves to the last durable snapshot, which the new owner loads before it replays from there. Snapshots hold window state only: the results are the same with or without them.").
+			Description("Compacted topic for snapshots of each partition's open windows (default `<consumer_group>-window-state`, created if missing with as many partitions as the first topic). Without snapshots a partition's commit cannot pass the first event of its oldest open window, so with long windows (30 min sessions) a restart or a rebalance replays that far; with them the commit moves to the last durable snapshot, which the new owner loads before it replays from there (a partition whose snapshot cannot be read waits for it, retried with backoff, while the other partitions go on). Snapshots hold window state only: the results are the same with or without them.").
 			Example("clickstream-window-state")).
 		Field(service.NewDurationField(fStateInterval).Default("30s").
 			Description("Least time between two snapshots of a partition (taken only while it has open windows); `0s` turns snapshots off.")).
@@ -148,10 +148,15 @@ type input struct {
 	parts   map[tp]*tracker
 	pending []pendingBatch  // polled, not delivered yet
 	delayed map[tp]*delayed // retry copies not due yet (retry_topics.go)
-	nextDue time.Duration   // until the next delayed copy is due; 0: none
-	waiting atomic.Bool     // ReadBatch is blocked in a poll: nothing undelivered here
-	healthy atomic.Int64    // unix ns of the last sign of a reachable cluster
-	closing atomic.Bool
+	// restoring holds the records of partitions whose snapshot is being
+	// read (restore.go); restoreWait is the wait after a failed read.
+	restoring   map[tp]*restoring
+	restoreWait func(failures int) time.Duration
+	wakePoll    context.CancelFunc // ends ReadBatch's current poll early
+	nextDue     time.Duration      // until the next delayed copy is due; 0: none
+	waiting     atomic.Bool        // ReadBatch is blocked in a poll: nothing undelivered here
+	healthy     atomic.Int64       // unix ns of the last sign of a reachable cluster
+	closing     atomic.Bool
 
 	stopCommits chan struct{}
 	commitsDone chan struct{}
@@ -171,6 +176,7 @@ type pendingBatch struct {
 
 type inputMetrics struct {
 	records, commits, commitErrors   *service.MetricCounter
+	restoreErrors                    *service.MetricCounter
 	assigned, revoked, lost, dropped *service.MetricCounter
 	lag                              *service.MetricGauge
 }
@@ -246,19 +252,21 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 	in := &input{group: group, topics: topics, retryTopics: retryTopics, retrySet: retrySet,
 		stateTopic: stateTopic, stateEvery: stateEvery,
 		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
-		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{})}
+		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{}),
+		restoring: map[tp]*restoring{}, restoreWait: restoreBackoff}
 	if mgr != nil {
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()
 		in.m = inputMetrics{
-			records:      mt.NewCounter("window_kafka_records"),
-			commits:      mt.NewCounter("window_kafka_commits"),
-			commitErrors: mt.NewCounter("window_kafka_commit_errors"),
-			assigned:     mt.NewCounter("window_kafka_partitions_assigned"),
-			revoked:      mt.NewCounter("window_kafka_partitions_revoked"),
-			lost:         mt.NewCounter("window_kafka_partitions_lost"),
-			dropped:      mt.NewCounter("window_kafka_records_dropped_revoked"),
-			lag:          mt.NewGauge("window_kafka_lag", "topic", "partition"),
+			records:       mt.NewCounter("window_kafka_records"),
+			commits:       mt.NewCounter("window_kafka_commits"),
+			commitErrors:  mt.NewCounter("window_kafka_commit_errors"),
+			restoreErrors: mt.NewCounter("window_kafka_snapshot_load_errors"),
+			assigned:      mt.NewCounter("window_kafka_partitions_assigned"),
+			revoked:       mt.NewCounter("window_kafka_partitions_revoked"),
+			lost:          mt.NewCounter("window_kafka_partitions_lost"),
+			dropped:       mt.NewCounter("window_kafka_records_dropped_revoked"),
+			lag:           mt.NewGauge("window_kafka_lag", "topic", "partition"),
 		}
 	}
 	reset := kgo.NewOffset().AtStart()
@@ -430,7 +438,11 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 		if !p.Retry {
 			p.Snapshots = in.snapshotsFor(c.topic, c.partition)
 		}
-		in.parts[key] = newTracker(p)
+		t := newTracker(p)
+		in.parts[key] = t
+		if r.Snap != nil {
+			in.startRestoreLocked(t)
+		}
 		if in.m.assigned != nil {
 			in.m.assigned.Incr(1)
 		}
@@ -467,6 +479,7 @@ func (in *input) handOver(ctx context.Context, cl *kgo.Client, parts map[string]
 				ts = append(ts, t)
 				delete(in.parts, tp{topic, p})
 				in.forgetDelayedLocked(tp{topic, p})
+				in.forgetRestoringLocked(tp{topic, p})
 			}
 		}
 	}
@@ -653,9 +666,15 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		}
 		in.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
+		in.mu.Lock()
+		in.wakePoll = cancel
+		in.mu.Unlock()
 		// One batch's worth: what is not taken stays in the client's buffered
 		// fetch, which it already holds, instead of also being queued here.
 		fetches := cl.PollRecords(pollCtx, in.maxBatch)
+		in.mu.Lock()
+		in.wakePoll = nil
+		in.mu.Unlock()
 		cancel()
 		in.waiting.Store(false)
 		if fetches.IsClientClosed() {
@@ -754,12 +773,20 @@ func (in *input) queue(fetches kgo.Fetches) {
 			in.delayLocked(t, recs)
 			return
 		}
-		for len(recs) > 0 {
-			n := min(len(recs), in.maxBatch)
-			in.pending = append(in.pending, pendingBatch{t: t, recs: recs[:n:n]})
-			recs = recs[n:]
+		if in.holdLocked(tp{fp.Topic, fp.Partition}, recs) {
+			return
 		}
+		in.pendLocked(t, recs)
 	})
+}
+
+// pendLocked queues recs of t for delivery, a batch at most maxBatch records.
+func (in *input) pendLocked(t *tracker, recs []*kgo.Record) {
+	for len(recs) > 0 {
+		n := min(len(recs), in.maxBatch)
+		in.pending = append(in.pending, pendingBatch{t: t, recs: recs[:n:n]})
+		recs = recs[n:]
+	}
 }
 
 // withoutControl drops transaction markers from recs (in place, only when
@@ -789,6 +816,9 @@ func (in *input) Close(ctx context.Context) error {
 	ts := make([]*tracker, 0, len(in.parts))
 	for _, t := range in.parts {
 		ts = append(ts, t)
+	}
+	for _, r := range in.restoring {
+		r.cancel() // a load in progress ends now, not at its own timeout
 	}
 	in.mu.Unlock()
 	if cl == nil {
