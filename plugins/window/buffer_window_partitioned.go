@@ -150,6 +150,7 @@ func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh boo
 		return ps
 	})
 	if f, ok := sink.(*failedSink); ok {
+		p.Fail(f.err)
 		return nil, false, f.err
 	}
 	return sink.(*partState), fresh, nil

@@ -335,6 +335,9 @@ func TestUnrestorablePartitionFailsEveryBatch(t *testing.T) {
 			if n := queued(b); n != 0 {
 				t.Fatalf("%d results queued; want none", n)
 			}
+			if err := p.Failed(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("the partition's failure: %v; want it recorded for the source", err)
+			}
 			if got := p.Sink().Checkpoint(5); got.Snap == nil || *got.Snap != *ref || got.Watermark != resume.Watermark {
 				t.Fatalf("checkpoint %+v; want the assigned resume point %+v", got, resume)
 			}

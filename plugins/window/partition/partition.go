@@ -174,6 +174,7 @@ type Partition struct {
 	idle     func() bool
 	drained  chan struct{} // closed when inFlight drops to 0 (revocation waits)
 	snap     snapshotLoad  // the snapshot Resume.Snap names, once loaded (state.go)
+	failed   error         // the buffer cannot window the partition (Fail)
 }
 
 // NewPartition returns partition id of topic, resuming at r. sourceIdle
@@ -199,6 +200,24 @@ func (p *Partition) Sink() Sink {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.sink
+}
+
+// Fail records that the buffer cannot window the partition (its state could
+// not be set up): every batch of it fails until it is assigned again, so the
+// source stops reading it.
+func (p *Partition) Fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed == nil {
+		p.failed = err
+	}
+}
+
+// Failed returns what Fail recorded (nil: nothing).
+func (p *Partition) Failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.failed
 }
 
 // Revoked reports whether the partition was handed back: batches of it that

@@ -151,6 +151,7 @@ type input struct {
 	// restoring holds the records of partitions whose snapshot is being
 	// read (restore.go); restoreWait is the wait after a failed read.
 	restoring   map[tp]*restoring
+	halted      map[tp]struct{} // partitions the buffer failed: not fetched (restore.go)
 	restoreWait func(failures int) time.Duration
 	wakePoll    context.CancelFunc // ends ReadBatch's current poll early
 	nextDue     time.Duration      // until the next delayed copy is due; 0: none
@@ -253,7 +254,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		stateTopic: stateTopic, stateEvery: stateEvery,
 		maxBatch: maxBatch, flight: newFlightLimit(maxUnacked), period: period,
 		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{}),
-		restoring: map[tp]*restoring{}, restoreWait: restoreBackoff}
+		restoring: map[tp]*restoring{}, halted: map[tp]struct{}{}, restoreWait: restoreBackoff}
 	if mgr != nil {
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()
@@ -299,6 +300,13 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		kgo.OnOffsetsFetched(in.onOffsetsFetched),
 		kgo.OnPartitionsRevoked(in.onRevoked),
 		kgo.OnPartitionsLost(in.onLost),
+		// Records polled are filed under their partition's assignment
+		// before a rebalance may end it (ReadBatch allows it again right
+		// after): otherwise records polled just before a partition was
+		// revoked and assigned again would be queued under the new
+		// assignment, ahead of (and again with) those it fetches from the
+		// committed offset.
+		kgo.BlockRebalanceOnPoll(),
 	)
 	if len(retryTopics) > 0 {
 		// Partition n of every topic to the same member: co-partitioned.
@@ -480,6 +488,7 @@ func (in *input) handOver(ctx context.Context, cl *kgo.Client, parts map[string]
 				delete(in.parts, tp{topic, p})
 				in.forgetDelayedLocked(tp{topic, p})
 				in.forgetRestoringLocked(tp{topic, p})
+				in.forgetHaltedLocked(tp{topic, p})
 			}
 		}
 	}
@@ -667,6 +676,12 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		in.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		in.mu.Lock()
+		if len(in.pending) > 0 {
+			// Queued since nextDelivery looked (a restore finished).
+			in.mu.Unlock()
+			cancel()
+			continue
+		}
 		in.wakePoll = cancel
 		in.mu.Unlock()
 		// One batch's worth: what is not taken stays in the client's buffered
@@ -680,6 +695,8 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		if fetches.IsClientClosed() {
 			return nil, nil, service.ErrEndOfInput
 		}
+		in.queue(fetches)
+		cl.AllowRebalance()
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
@@ -695,7 +712,6 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 		} else {
 			in.healthy.Store(time.Now().UnixNano())
 		}
-		in.queue(fetches)
 	}
 }
 
@@ -776,6 +792,9 @@ func (in *input) queue(fetches kgo.Fetches) {
 		if in.holdLocked(tp{fp.Topic, fp.Partition}, recs) {
 			return
 		}
+		if in.haltLocked(t) {
+			return
+		}
 		in.pendLocked(t, recs)
 	})
 }
@@ -830,7 +849,9 @@ func (in *input) Close(ctx context.Context) error {
 	// is closed (end of input aborts open windows), so there is nothing to
 	// wait for: what is acknowledged now is committed, the rest replayed.
 	in.commit(ctx, cl, ts)
-	cl.Close()
+	// A ReadBatch cut short between its poll and AllowRebalance must not
+	// keep the final revoke (leaving the group) waiting.
+	cl.CloseAllowingRebalance()
 	if in.stateCl != nil {
 		// Tombstones of snapshots the last commits superseded.
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)

@@ -106,3 +106,36 @@ func (in *input) forgetRestoringLocked(k tp) {
 	}
 	delete(in.restoring, k)
 }
+
+// haltLocked drops the records of a partition the buffer failed (every
+// batch of it would fail until it is assigned again) and pauses its
+// fetches, so its backlog is not read for nothing and its lag shows it
+// stuck; false if the partition did not fail.
+func (in *input) haltLocked(t *tracker) bool {
+	err := t.part.Failed()
+	if err == nil {
+		return false
+	}
+	k := tp{t.part.Topic, t.part.ID}
+	if _, ok := in.halted[k]; !ok {
+		in.halted[k] = struct{}{}
+		if in.cl != nil {
+			in.cl.PauseFetchPartitions(map[string][]int32{k.topic: {k.part}})
+		}
+		if in.log != nil {
+			in.log.Errorf("window_kafka: %s/%d is no longer read until it is assigned again (a restart or a rebalance): %v", k.topic, k.part, err)
+		}
+	}
+	return true
+}
+
+// forgetHaltedLocked resumes the fetches of a halted partition handed back.
+func (in *input) forgetHaltedLocked(k tp) {
+	if _, ok := in.halted[k]; !ok {
+		return
+	}
+	if in.cl != nil {
+		in.cl.ResumeFetchPartitions(map[string][]int32{k.topic: {k.part}})
+	}
+	delete(in.halted, k)
+}

@@ -57,7 +57,7 @@ func (s *gatedStore) state() (loads int, canceled bool) {
 
 func restoreInput() *input {
 	return &input{maxBatch: 2, parts: map[tp]*tracker{}, delayed: map[tp]*delayed{},
-		restoring: map[tp]*restoring{}, closed: make(chan struct{}),
+		restoring: map[tp]*restoring{}, halted: map[tp]struct{}{}, closed: make(chan struct{}),
 		restoreWait: func(int) time.Duration { return 0 }}
 }
 
@@ -83,7 +83,8 @@ func fetched(id int32, from, n int64) kgo.Fetches {
 	return kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "ev", Partitions: []kgo.FetchPartition{fp}}}}}
 }
 
-// deliveries takes every batch ready now, as "partition:first-last".
+// deliveries takes every batch ready now, as "partition:first-last", and
+// acknowledges it as the pipeline would.
 func deliveries(in *input) []string {
 	var got []string
 	for {
@@ -91,6 +92,7 @@ func deliveries(in *input) []string {
 		if !ok {
 			return got
 		}
+		pipelineAck(b, nil)
 		got = append(got, fmt.Sprintf("%s/%d:%d-%d", b.Part.Topic, b.Part.ID, recs[0].Offset, b.Last))
 	}
 }
@@ -159,5 +161,36 @@ func TestRestoringPartitionHandedBackStopsItsLoad(t *testing.T) {
 	in.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d partitions still restoring", n)
+	}
+}
+
+// A partition the buffer failed is read no further: its records are not
+// queued (they would fail), until it is handed back.
+func TestFailedPartitionIsNoLongerRead(t *testing.T) {
+	in := restoreInput()
+	p0 := assign(in, 0, partition.Fresh, 0, nil)
+	assign(in, 1, partition.Fresh, 0, nil)
+	in.queue(fetched(0, 0, 1))
+	if got := deliveries(in); len(got) != 1 || got[0] != "ev/0:0-0" {
+		t.Fatalf("delivered %v; want ev/0:0-0", got)
+	}
+	p0.Fail(errors.New("the snapshot does not restore"))
+	in.queue(fetched(0, 1, 2))
+	in.queue(fetched(1, 0, 1))
+	if got := deliveries(in); len(got) != 1 || got[0] != "ev/1:0-0" {
+		t.Fatalf("delivered %v after partition 0 failed; want only ev/1:0-0", got)
+	}
+	in.mu.Lock()
+	_, halted := in.halted[tp{"ev", 0}]
+	in.mu.Unlock()
+	if !halted {
+		t.Fatal("partition 0 is not halted")
+	}
+	in.handOver(context.Background(), nil, map[string][]int32{"ev": {0}}, false)
+	in.mu.Lock()
+	n := len(in.halted)
+	in.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d partitions still halted after the hand-over", n)
 	}
 }
