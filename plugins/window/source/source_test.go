@@ -131,6 +131,12 @@ func (r *results) check(t *testing.T, want map[string]int) {
 // startJob runs window_kafka -> window buffer -> r in-process.
 func startJob(t *testing.T, addr, group, idle string, r *results) func() {
 	t.Helper()
+	return startJobWith(t, addr, group, idle, "", r)
+}
+
+// startJobWith is startJob with more window_kafka fields (YAML lines).
+func startJobWith(t *testing.T, addr, group, idle, inputFields string, r *results) func() {
+	t.Helper()
 	sb := service.NewStreamBuilder()
 	if err := sb.SetLoggerYAML("level: warn"); err != nil {
 		t.Fatal(err)
@@ -143,7 +149,7 @@ window_kafka:
   commit_period: 50ms
   session_timeout: 6s
   max_batch_records: 7
-`, addr, topic, group)); err != nil {
+%s`, addr, topic, group, inputFields)); err != nil {
 		t.Fatal(err)
 	}
 	if err := sb.SetBufferYAML(fmt.Sprintf(`
