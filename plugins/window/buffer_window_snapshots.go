@@ -45,7 +45,13 @@ type partSnaps struct {
 	// effective is the newest snapshot that covers its offsets (or the
 	// one this owner restored): every checkpoint at or after its offset
 	// names it until a newer one is effective.
-	effective      *partition.SnapshotRef
+	effective *partition.SnapshotRef
+	// superseded are earlier effective snapshots, oldest first, kept until
+	// a commit names one at least as new: a checkpoint may come for an
+	// offset below effective's (the source asked Covered, then a newer
+	// one became effective before it asked Checkpoint) and must still
+	// name a snapshot holding what it no longer waits for.
+	superseded     []*partition.SnapshotRef
 	checkpointed   *partition.SnapshotRef // named by the last checkpoint
 	committed      *partition.SnapshotRef // named by the last commit
 	roundFailed    atomic.Bool            // a window write failed: no more coverage
@@ -254,11 +260,10 @@ func (ps *partState) coverLocked() {
 			return // cannot happen once sealed, but never cover an unsettled event
 		}
 	}
-	old := ps.snaps.effective
-	ps.snaps.effective, ps.snaps.pending = p.saved, nil
-	if old != nil && old != ps.snaps.checkpointed && old != ps.snaps.committed {
-		ps.snaps.store.Forget(*old)
+	if old := ps.snaps.effective; old != nil {
+		ps.snaps.superseded = append(ps.snaps.superseded, old)
 	}
+	ps.snaps.effective, ps.snaps.pending = p.saved, nil
 }
 
 // Covered implements partition.Sink.
@@ -273,13 +278,21 @@ func (ps *partState) Covered() int64 {
 	return ps.snaps.effective.At
 }
 
-// checkpointSnapLocked is the snapshot a commit of offset next names.
+// checkpointSnapLocked is the snapshot a commit of offset next names: the
+// newest covering one at or below next.
 func (ps *partState) checkpointSnapLocked(next int64) *partition.SnapshotRef {
-	e := ps.snaps.effective
-	if e == nil || e.At > next {
+	s := &ps.snaps
+	e := s.effective
+	for i := len(s.superseded) - 1; e != nil && e.At > next; i-- {
+		if i < 0 {
+			return nil
+		}
+		e = s.superseded[i]
+	}
+	if e == nil {
 		return nil
 	}
-	ps.snaps.checkpointed = e
+	s.checkpointed = e
 	return e
 }
 
@@ -289,7 +302,22 @@ func (ps *partState) committedSnapLocked() {
 	s := &ps.snaps
 	old := s.committed
 	s.committed = s.checkpointed
-	if old != nil && old != s.committed && old != s.effective && s.store != nil {
+	if s.committed == nil || s.store == nil {
+		return
+	}
+	// Commits only move forward: no later one names a snapshot older
+	// than this one.
+	kept := s.superseded[:0]
+	for _, r := range s.superseded {
+		switch {
+		case r.At >= s.committed.At:
+			kept = append(kept, r)
+		case r != old:
+			s.store.Forget(*r)
+		}
+	}
+	s.superseded = kept
+	if old != nil && old != s.committed && old != s.effective && old.At < s.committed.At {
 		s.store.Forget(*old)
 	}
 }

@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -342,5 +343,58 @@ func TestUnrestorablePartitionFailsEveryBatch(t *testing.T) {
 				t.Fatalf("checkpoint %+v; want the assigned resume point %+v", got, resume)
 			}
 		})
+	}
+}
+
+// The source asks Covered, drops the batches below it, then asks Checkpoint;
+// a newer snapshot may become effective in between. The checkpoint must
+// still name a snapshot holding those batches (the newest at or below its
+// offset), and that one is forgotten only once a commit names a newer one.
+func TestCheckpointBelowANewerSnapshotNamesTheOlderOne(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, sessionsYAML, clock)
+	store := &memStore{}
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	p.Snapshots = partition.Snapshots{Store: store, Every: 3 * time.Second}
+	var o outcomes
+	off := int64(0)
+	feedUntil := func(what string, cond func() bool) {
+		t.Helper()
+		// Snapshots are written in the background: give each a moment.
+		for ; off < 50 && !kafkatest.Within(20*time.Millisecond, cond); off++ {
+			clock.Add(time.Second)
+			write(t, b, sourced(p, &o, off, "a", float64(off))) // one open session
+		}
+		if !cond() {
+			t.Fatalf("after %d events: no %s", off, what)
+		}
+	}
+	sink := func() partition.Sink { return p.Sink() }
+	var first, second int64
+	feedUntil("covered offset", func() bool {
+		if p.Sink() == nil {
+			return false
+		}
+		first = sink().Covered()
+		return first > 0
+	})
+	feedUntil("newer covered offset", func() bool {
+		second = sink().Covered()
+		return second > first
+	})
+	r := sink().Checkpoint(first)
+	if r.Snap == nil || r.Snap.At != first {
+		t.Fatalf("checkpoint at %d with a newer snapshot at %d effective: %+v; want it to name the snapshot at %d", first, second, r, first)
+	}
+	sink().Committed()
+	if slices.Contains(store.forgot, first) {
+		t.Fatalf("the snapshot at %d, named by the last commit, was forgotten", first)
+	}
+	if r := sink().Checkpoint(second); r.Snap == nil || r.Snap.At != second {
+		t.Fatalf("checkpoint at %d: %+v; want it to name the snapshot at %d", second, r, second)
+	}
+	sink().Committed()
+	if !slices.Contains(store.forgot, first) {
+		t.Fatalf("the snapshot at %d outlived a commit naming the one at %d (forgotten: %v)", first, second, store.forgot)
 	}
 }

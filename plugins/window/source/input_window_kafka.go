@@ -159,6 +159,7 @@ type input struct {
 	healthy     atomic.Int64       // unix ns of the last sign of a reachable cluster
 	closing     atomic.Bool
 
+	commitMu    sync.Mutex // one commit at a time, so a later one is never overtaken
 	stopCommits chan struct{}
 	commitsDone chan struct{}
 	closed      chan struct{} // closed by Close
@@ -554,13 +555,31 @@ func (in *input) commitAll(ctx context.Context) {
 	}
 	in.mu.Unlock()
 	if cl != nil {
-		in.commit(ctx, cl, ts)
+		in.commitMu.Lock()
+		defer in.commitMu.Unlock()
+		// A partition handed back since it was listed is committed by its
+		// hand-over: a periodic commit computed after that (its state
+		// dropped) must not land after, or in place of, that one.
+		live := ts[:0]
+		for _, t := range ts {
+			if !t.part.Revoked() {
+				live = append(live, t)
+			}
+		}
+		in.commitLocked(ctx, cl, live)
 	}
 }
 
-// commit commits the safe offset of each tracker whose point moved, with its
-// resume point as the offset's metadata.
+// commit commits ts's safe offsets, one commit at a time.
 func (in *input) commit(ctx context.Context, cl *kgo.Client, ts []*tracker) {
+	in.commitMu.Lock()
+	defer in.commitMu.Unlock()
+	in.commitLocked(ctx, cl, ts)
+}
+
+// commitLocked commits the safe offset of each tracker whose point moved,
+// with its resume point as the offset's metadata. Callers hold commitMu.
+func (in *input) commitLocked(ctx context.Context, cl *kgo.Client, ts []*tracker) {
 	type point struct {
 		t      *tracker
 		offset int64
@@ -680,6 +699,7 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			// Queued since nextDelivery looked (a restore finished).
 			in.mu.Unlock()
 			cancel()
+			in.waiting.Store(false)
 			continue
 		}
 		in.wakePoll = cancel
