@@ -243,7 +243,8 @@ func (ps *partState) Drop() {
 }
 
 // drainPartLocked moves the partition engine's emissions to the read queue
-// as one round. Windows the previous owner already wrote are suppressed.
+// as one round. Windows the previous owner already wrote are suppressed,
+// their final results and updates alike.
 func (b *windowBuffer) drainPartLocked(ps *partState) {
 	groups := ps.eng.Drain()
 	wm := ps.eng.ClosedTo()
@@ -255,7 +256,9 @@ func (b *windowBuffer) drainPartLocked(ps *partState) {
 	lateness := int64(b.opts.engine.AllowedLateness)
 	var kept []*engine.Group
 	for _, g := range groups {
-		if g.Final && ps.resume.Released != engine.NoWatermark {
+		// Updates too: a running aggregate after the previous owner's final
+		// result would be the last word for a compacted reader.
+		if ps.resume.Released != engine.NoWatermark {
 			g.Emissions = suppressWritten(g.Emissions, ps.resume.Released, lateness)
 		}
 		if len(g.Emissions) == 0 {

@@ -282,3 +282,48 @@ func TestPartitionedRoundsAreReadTogether(t *testing.T) {
 		t.Fatalf("batches done %v while their [10,20) windows are open", order)
 	}
 }
+
+// With `emit: updates`, a new owner's replay does not emit running
+// aggregates of windows the previous owner wrote (its final result stays the
+// last word for compacted and last-write-wins readers); a partition without
+// such windows still gets its updates.
+func TestPartitionedResumeSuppressesUpdatesOfWrittenWindows(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, at(0))}
+	b := newTestBuffer(t, `
+timestamp_field: ts
+allowed_lateness: 0s
+windows:
+  - { name: t10, type: tumbling, size: 10s, key_field: k, emit: updates, emit_interval: 1s,
+      aggregates: [ { name: n, type: count } ] }
+`, clock)
+	// The old owner of partition 0 wrote every window closing at or below
+	// 12 s: [0,10) among them.
+	p := partition.NewPartition("ev", 0, partition.Resume{Watermark: at(8), Released: at(12)}, 5, nil)
+	fresh := partition.NewPartition("ev", 1, partition.Fresh, 0, nil)
+	var o, of outcomes
+	write(t, b, sourced(p, &o, 5, "a", 9))
+	write(t, b, sourced(fresh, &of, 0, "b", 9))
+	for range 2 { // the first tick starts the update interval
+		clock.Add(2 * time.Second)
+		b.tick()
+	}
+	got := map[string]string{}
+	for queued(b) > 0 {
+		batch, ack := readNow(t, b)
+		for _, m := range batch {
+			id, _ := m.MetaGet("window_id")
+			emit, _ := m.MetaGet("window_emit")
+			got[id] = emit
+		}
+		if err := ack(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bounds := "|" + engine.FormatTime(at(0)) + "|" + engine.FormatTime(at(10))
+	if emit, ok := got["a"+bounds]; ok {
+		t.Fatalf("emitted %s of a's [0,10), which the previous owner wrote (all: %v)", emit, got)
+	}
+	if got["b"+bounds] != "update" {
+		t.Fatalf("no update of b's open [0,10) (all: %v)", got)
+	}
+}
