@@ -133,9 +133,13 @@ func (w *ladderWatch) LadderDurable(ctx context.Context) error {
 	defer timeout.Stop()
 	for {
 		b.mu.Lock()
-		if ps.dropped || ps.ladder.committedEpoch >= epoch {
+		if ps.ladder.committedEpoch >= epoch {
 			b.mu.Unlock()
 			return nil
+		}
+		if ps.dropped {
+			b.mu.Unlock()
+			return errDeadUnrecorded
 		}
 		if ps.ladder.committedCh == nil {
 			ps.ladder.committedCh = make(chan struct{})
@@ -154,6 +158,12 @@ func (w *ladderWatch) LadderDurable(ctx context.Context) error {
 		}
 	}
 }
+
+// errDeadUnrecorded fails a dead-letter write whose partition was handed
+// back before a commit recorded it: the new owner replays the original from
+// the committed offset and routes it again, so writing it here could leave
+// the event both dead-lettered and counted.
+var errDeadUnrecorded = errors.New("window: the partition was handed back before a commit recorded this dead letter; its new owner routes the event again")
 
 // markDeadLocked records origin as dead-lettered and returns the dead epoch
 // a commit must reach to include it.

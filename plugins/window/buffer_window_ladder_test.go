@@ -318,3 +318,32 @@ func TestLadderReplayedFailureSettledBeforeCountsAsItIs(t *testing.T) {
 		t.Fatalf("outcomes %v, want batches 0 and 1 done", errs)
 	}
 }
+
+// A dead letter whose partition is handed back before a commit records it
+// is not written: the new owner replays the original and routes it again.
+func TestLadderDeadLetterOfAPartitionHandedBackIsNotWritten(t *testing.T) {
+	b, _ := newLadderBuffer(t)
+	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
+	var o outcomes
+	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1, failed: true}))
+	out, ack := readNow(t, b)
+	v, _ := out[0].MetaGetMut(meta.StashWindowLadder)
+	w := v.(interface {
+		ladderRouter
+		LadderDurable(context.Context) error
+	})
+	w.LadderDead()
+	durable := make(chan error, 1)
+	go func() { durable <- w.LadderDurable(context.Background()) }()
+	<-p.MarkRevoked()
+	p.Sink().Drop()
+	select {
+	case err := <-durable:
+		if !errors.Is(err, errDeadUnrecorded) {
+			t.Fatalf("LadderDurable after the hand-over: %v; want %v", err, errDeadUnrecorded)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LadderDurable still waiting after the hand-over")
+	}
+	_ = ack(context.Background(), nil)
+}
