@@ -250,19 +250,7 @@ func TestLadderCopyAheadOfItsReplayIsDropped(t *testing.T) {
 // with the event named dead; a copy of it that comes again (the write was
 // not acknowledged before a crash) goes to the dead-letter route again.
 func TestLadderDeadLetterWaitsForTheCommitThatRecordsIt(t *testing.T) {
-	b, _ := newLadderBuffer(t)
-	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
-	var o outcomes
-	write(t, b, sourcedEvents(p, &o, 0, event{key: "a", secs: 1, failed: true}))
-	out, ack := readNow(t, b)
-	v, _ := out[0].MetaGetMut(meta.StashWindowLadder)
-	w := v.(interface {
-		ladderRouter
-		LadderDurable(context.Context) error
-	})
-	w.LadderDead()
-	durable := make(chan error, 1)
-	go func() { durable <- w.LadderDurable(context.Background()) }()
+	b, p, ack, durable := deadLetterWaiting(t)
 	select {
 	case err := <-durable:
 		t.Fatalf("LadderDurable returned %v before any commit", err)
@@ -322,6 +310,25 @@ func TestLadderReplayedFailureSettledBeforeCountsAsItIs(t *testing.T) {
 // A dead letter whose partition is handed back before a commit records it
 // is not written: the new owner replays the original and routes it again.
 func TestLadderDeadLetterOfAPartitionHandedBackIsNotWritten(t *testing.T) {
+	_, p, ack, durable := deadLetterWaiting(t)
+	<-p.MarkRevoked()
+	p.Sink().Drop()
+	select {
+	case err := <-durable:
+		if !errors.Is(err, errDeadUnrecorded) {
+			t.Fatalf("LadderDurable after the hand-over: %v; want %v", err, errDeadUnrecorded)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("LadderDurable still waiting after the hand-over")
+	}
+	_ = ack(context.Background(), nil)
+}
+
+// deadLetterWaiting passes a failed event of partition 0 at offset 0 on,
+// routes it to the dead-letter route, and waits for its record to be durable
+// on a goroutine whose result durable receives; ack acknowledges the read.
+func deadLetterWaiting(t *testing.T) (*windowBuffer, *partition.Partition, service.AckFunc, chan error) {
+	t.Helper()
 	b, _ := newLadderBuffer(t)
 	p := partition.NewPartition("ev", 0, partition.Fresh, 0, nil)
 	var o outcomes
@@ -335,15 +342,5 @@ func TestLadderDeadLetterOfAPartitionHandedBackIsNotWritten(t *testing.T) {
 	w.LadderDead()
 	durable := make(chan error, 1)
 	go func() { durable <- w.LadderDurable(context.Background()) }()
-	<-p.MarkRevoked()
-	p.Sink().Drop()
-	select {
-	case err := <-durable:
-		if !errors.Is(err, errDeadUnrecorded) {
-			t.Fatalf("LadderDurable after the hand-over: %v; want %v", err, errDeadUnrecorded)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("LadderDurable still waiting after the hand-over")
-	}
-	_ = ack(context.Background(), nil)
+	return b, p, ack, durable
 }
