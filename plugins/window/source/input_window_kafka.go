@@ -687,21 +687,18 @@ func (in *input) ReadBatch(ctx context.Context) (service.MessageBatch, service.A
 			return nil, nil, service.ErrNotConnected
 		}
 		in.waiting.Store(true)
-		wait := healthEvery
-		in.mu.Lock()
-		if in.nextDue > 0 {
-			wait = min(wait, in.nextDue)
-		}
-		in.mu.Unlock()
-		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		in.mu.Lock()
 		if len(in.pending) > 0 {
 			// Queued since nextDelivery looked (a restore finished).
 			in.mu.Unlock()
-			cancel()
 			in.waiting.Store(false)
 			continue
 		}
+		wait := healthEvery
+		if in.nextDue > 0 {
+			wait = min(wait, in.nextDue)
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		in.wakePoll = cancel
 		in.mu.Unlock()
 		// One batch's worth: what is not taken stays in the client's buffered
