@@ -108,6 +108,10 @@ type windowBuffer struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	tickDone chan struct{}
+	// Partitions window_kafka announced (buffer_window_assigned.go); nil
+	// without Benthos resources (tests).
+	assigned   *assigned
+	attachDone chan struct{}
 }
 
 func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticker bool) (*windowBuffer, error) {
@@ -149,6 +153,9 @@ func newBuffer(o *options, mgr *service.Resources, clock func() time.Time, ticke
 			w.Close()
 			return nil, err
 		}
+	}
+	if mgr != nil {
+		b.watchAssignments(partition.Shared(mgr.StreamID(), mgr.GetOrSetGeneric))
 	}
 	if ticker {
 		go b.tickLoop()
@@ -772,6 +779,12 @@ func (b *windowBuffer) Close(ctx context.Context) error {
 	select {
 	case <-b.tickDone:
 	case <-ctx.Done():
+	}
+	if b.attachDone != nil {
+		select {
+		case <-b.attachDone:
+		case <-ctx.Done():
+		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -63,6 +63,11 @@ type partState struct {
 
 	relMu  sync.Mutex
 	rounds []*round // emission rounds not yet released, oldest first
+	// A round's write failed (an output error, a stop): no commit of
+	// this owner may say that windows above the first such round's prevWM
+	// were written.
+	roundsFailed bool
+	failedWM     int64
 }
 
 // wmMark is the watermark after an ingested batch's last record.
@@ -93,7 +98,11 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 	if err != nil {
 		return nil, err
 	}
-	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume, baseWM: p.Resume.Watermark}
+	ps := &partState{b: b, part: p, eng: eng, resume: p.Resume, baseWM: p.Resume.Watermark,
+		// Idleness counts from the assignment for a partition that
+		// delivers nothing: the open windows of its snapshot close
+		// idle_timeout later, as they would have without the hand-over.
+		lastArrival: b.clock().UnixNano(), arrivalWM: p.Resume.Watermark}
 	if err := ps.restoreSnapshot(snap); err != nil {
 		return nil, err
 	}
@@ -116,7 +125,7 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 }
 
 // partFor returns the state of p, creating and attaching it on p's first
-// batch (fresh). A partition whose state cannot be set up (its snapshot does
+// batch or when the source announces p (fresh, buffer_window_assigned.go). A partition whose state cannot be set up (its snapshot does
 // not restore) gets a failedSink instead: every batch of it fails from then
 // on, so none is windowed without the ones before it, and its commit stays
 // where it was until a new owner (or this one after a restart) tries again.
@@ -149,6 +158,9 @@ func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh boo
 		b.mu.Unlock()
 		return ps
 	})
+	if sink == nil {
+		return nil, false, errRevoked
+	}
 	if f, ok := sink.(*failedSink); ok {
 		p.Fail(f.err)
 		return nil, false, f.err
@@ -191,6 +203,9 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	ps.relMu.Lock()
 	if len(ps.rounds) > 0 {
 		released = ps.rounds[0].prevWM
+	}
+	if ps.roundsFailed {
+		released = min(released, ps.failedWM)
 	}
 	ps.relMu.Unlock()
 	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed, Snap: snap}
@@ -309,6 +324,9 @@ func (ps *partState) groupWritten(r *round, i int, err error) {
 		var rerr error
 		for _, rg := range ps.rounds[0].groups {
 			rerr = cmp.Or(rerr, rg.err)
+		}
+		if rerr != nil && !ps.roundsFailed {
+			ps.roundsFailed, ps.failedWM = true, ps.rounds[0].prevWM
 		}
 		ps.roundReleased(rerr)
 		ready = append(ready, ps.rounds[0])

@@ -185,11 +185,16 @@ func NewPartition(topic string, id int32, r Resume, start int64, sourceIdle func
 }
 
 // Attach records the buffer's side of the partition; the first call wins and
-// every later caller gets that sink back.
+// every later caller gets that sink back. A partition handed back gets none
+// (nil): the source drops the sink it finds after marking the partition
+// revoked, so one attached later would live on with nobody to drop it.
 func (p *Partition) Attach(newSink func() Sink) Sink {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.sink == nil {
+		if p.revoked {
+			return nil
+		}
 		p.sink = newSink()
 	}
 	return p.sink
@@ -249,6 +254,18 @@ func (p *Partition) MarkRevoked() <-chan struct{} {
 func (p *Partition) Fetched(hwm int64) {
 	p.mu.Lock()
 	p.hwm = hwm
+	p.mu.Unlock()
+}
+
+// ListedEnd records the partition's end offset from a ListOffsets request,
+// unless a fetch told it already: a partition with nothing after its
+// committed offset returns no fetch, and without its end it could never be
+// caught up, so never idle.
+func (p *Partition) ListedEnd(end int64) {
+	p.mu.Lock()
+	if p.hwm < 0 {
+		p.hwm = end
+	}
 	p.mu.Unlock()
 }
 

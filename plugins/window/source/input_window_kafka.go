@@ -142,6 +142,9 @@ type input struct {
 	period      time.Duration
 	log         *service.Logger
 	m           inputMetrics
+	// assignments tells the window buffer of the same stream which
+	// partitions are ready to window; nil without Benthos resources.
+	assignments *partition.Assignments
 
 	cl      *kgo.Client
 	mu      sync.Mutex
@@ -257,6 +260,7 @@ func newInput(conf *service.ParsedConfig, mgr *service.Resources) (*input, error
 		parts: map[tp]*tracker{}, delayed: map[tp]*delayed{}, closed: make(chan struct{}),
 		restoring: map[tp]*restoring{}, halted: map[tp]struct{}{}, restoreWait: restoreBackoff}
 	if mgr != nil {
+		in.assignments = partition.Shared(mgr.StreamID(), mgr.GetOrSetGeneric)
 		in.log = mgr.Logger()
 		mt := mgr.Metrics()
 		in.m = inputMetrics{
@@ -394,7 +398,7 @@ func (in *input) Connect(ctx context.Context) error {
 // onOffsetsFetched registers the partitions of a new assignment with the
 // resume points their committed offsets carry, before any of their records
 // are fetched.
-func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.OffsetFetchResponse) error {
+func (in *input) onOffsetsFetched(_ context.Context, cl *kgo.Client, resp *kmsg.OffsetFetchResponse) error {
 	type committed struct {
 		topic     string
 		partition int32
@@ -419,6 +423,12 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	var fresh []*tracker
+	defer func() {
+		if len(fresh) > 0 {
+			go in.listEnds(cl, fresh)
+		}
+	}()
 	for _, c := range cs {
 		key := tp{c.topic, c.partition}
 		if _, ok := in.parts[key]; ok {
@@ -449,8 +459,11 @@ func (in *input) onOffsetsFetched(_ context.Context, _ *kgo.Client, resp *kmsg.O
 		}
 		t := newTracker(p)
 		in.parts[key] = t
+		fresh = append(fresh, t)
 		if r.Snap != nil {
 			in.startRestoreLocked(t)
+		} else {
+			in.readyLocked(t)
 		}
 		if in.m.assigned != nil {
 			in.m.assigned.Incr(1)
@@ -485,6 +498,9 @@ func (in *input) handOver(ctx context.Context, cl *kgo.Client, parts map[string]
 	for topic, ps := range parts {
 		for _, p := range ps {
 			if t, ok := in.parts[tp{topic, p}]; ok {
+				if in.assignments != nil {
+					in.assignments.Gone(t.part)
+				}
 				ts = append(ts, t)
 				delete(in.parts, tp{topic, p})
 				in.forgetDelayedLocked(tp{topic, p})
@@ -552,6 +568,9 @@ func (in *input) commitAll(ctx context.Context) {
 	ts := make([]*tracker, 0, len(in.parts))
 	for _, t := range in.parts {
 		ts = append(ts, t)
+		if in.assignments != nil {
+			in.assignments.Gone(t.part)
+		}
 	}
 	in.mu.Unlock()
 	if cl != nil {
@@ -852,6 +871,9 @@ func (in *input) Close(ctx context.Context) error {
 	ts := make([]*tracker, 0, len(in.parts))
 	for _, t := range in.parts {
 		ts = append(ts, t)
+		if in.assignments != nil {
+			in.assignments.Gone(t.part)
+		}
 	}
 	for _, r := range in.restoring {
 		r.cancel() // a load in progress ends now, not at its own timeout

@@ -66,6 +66,7 @@ func (in *input) restore(ctx context.Context, k tp, t *tracker) {
 		return // handed back meanwhile
 	}
 	delete(in.restoring, k)
+	in.readyLocked(t)
 	in.pendLocked(t, r.recs)
 	if r.paused && in.cl != nil {
 		in.cl.ResumeFetchPartitions(map[string][]int32{k.topic: {k.part}})

@@ -89,6 +89,11 @@ func (t *tracker) commitPoint() (offset int64, meta string, changed bool) {
 		offset = t.fifo[0].batch.First
 	case t.next >= 0:
 		offset = t.next
+	case sink != nil && t.part.Start >= 0:
+		// Nothing delivered, but the buffer holds the partition's state
+		// (announced on assignment): its windows may have closed since
+		// (idleness), which the resume point must say.
+		offset = t.part.Start
 	default:
 		t.mu.Unlock()
 		return -1, "", false // nothing delivered: the committed offset stands
