@@ -27,6 +27,12 @@ type SnapshotRef struct {
 	Partition int32 `json:"p"`
 	Offset    int64 `json:"o"`
 	Chunks    int   `json:"n"`
+	// Owner tells apart the snapshots that two owners of the partition
+	// (one handed it back, one took it over, maybe the same process) take
+	// of the same offset: their records' keys differ, so the tombstones of
+	// the one forgotten never delete the other. Empty in snapshots written
+	// before it existed.
+	Owner string `json:"w,omitempty"`
 }
 
 func (r SnapshotRef) String() string {

@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,10 +21,11 @@ import (
 // the partitions' window state (package partition, state.go). A snapshot is
 // split into chunks of at most stateChunkBytes, written as consecutive
 // records of one state partition, each keyed
-// "<group>/<topic>/<partition>/<at>/<index>/<chunks>" so that snapshots of
-// different partitions, groups and offsets never share a key: the topic is
-// compacted, and a snapshot no commit names any more is deleted with
-// tombstones for its keys (Forget).
+// "<group>/<topic>/<partition>/<at>/<owner>/<index>/<chunks>" so that
+// snapshots of different partitions, groups, offsets and owners (a random
+// id per assignment) never share a key: the topic is compacted, and a
+// snapshot no commit names any more is deleted with tombstones for its keys
+// (Forget). Snapshots written before owners existed have no owner part.
 
 // stateChunkBytes stays well under the brokers' default max.message.bytes
 // (1 MiB) and the client's default batch size.
@@ -35,29 +38,40 @@ type stateStore struct {
 	topic  string
 	prefix string // "<group>/<topic>/<partition>/"
 	part   int32  // the state topic's partition the snapshots go to
+	owner  string // this assignment's id (SnapshotRef.Owner)
 }
 
-func (s *stateStore) chunkKey(at int64, i, n int) string {
-	return s.prefix + strconv.FormatInt(at, 10) + "/" + strconv.Itoa(i) + "/" + strconv.Itoa(n)
+// snapshotKey is what the keys of a snapshot's chunks begin with.
+func (s *stateStore) snapshotKey(at int64, owner string) string {
+	k := s.prefix + strconv.FormatInt(at, 10) + "/"
+	if owner != "" {
+		k += owner + "/"
+	}
+	return k
+}
+
+func (s *stateStore) chunkKey(ref partition.SnapshotRef, i int) string {
+	return s.snapshotKey(ref.At, ref.Owner) + strconv.Itoa(i) + "/" + strconv.Itoa(ref.Chunks)
 }
 
 // Save implements partition.StateStore.
 func (s *stateStore) Save(ctx context.Context, at int64, data []byte) (partition.SnapshotRef, error) {
 	n := max(1, (len(data)+stateChunkBytes-1)/stateChunkBytes)
+	ref := partition.SnapshotRef{At: at, Partition: s.part, Chunks: n, Owner: s.owner}
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
 		lo, hi := i*stateChunkBytes, min(len(data), (i+1)*stateChunkBytes)
-		recs[i] = &kgo.Record{Topic: s.topic, Partition: s.part, Key: []byte(s.chunkKey(at, i, n)), Value: data[lo:hi]}
+		recs[i] = &kgo.Record{Topic: s.topic, Partition: s.part, Key: []byte(s.chunkKey(ref, i)), Value: data[lo:hi]}
 	}
 	res := s.cl.ProduceSync(ctx, recs...)
 	if err := res.FirstErr(); err != nil {
 		return partition.SnapshotRef{}, fmt.Errorf("writing a snapshot of %s to %s: %w", strings.TrimSuffix(s.prefix, "/"), s.topic, err)
 	}
-	first := recs[0].Offset
+	ref.Offset = recs[0].Offset
 	for _, r := range recs {
-		first = min(first, r.Offset)
+		ref.Offset = min(ref.Offset, r.Offset)
 	}
-	return partition.SnapshotRef{At: at, Partition: s.part, Offset: first, Chunks: n}, nil
+	return ref, nil
 }
 
 // Load implements partition.StateStore: it reads the state partition from
@@ -80,7 +94,7 @@ func (s *stateStore) Load(ctx context.Context, ref partition.SnapshotRef) ([]byt
 	defer cancel()
 	chunks := make([][]byte, ref.Chunks)
 	have := 0
-	at := strconv.FormatInt(ref.At, 10) + "/"
+	key := s.snapshotKey(ref.At, ref.Owner)
 	for have < ref.Chunks {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -92,7 +106,7 @@ func (s *stateStore) Load(ctx context.Context, ref partition.SnapshotRef) ([]byt
 			return nil, fmt.Errorf("loading the %s: %w", what, ferr)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			rest, ok := strings.CutPrefix(string(r.Key), s.prefix+at)
+			rest, ok := strings.CutPrefix(string(r.Key), key)
 			if !ok || r.Value == nil {
 				return
 			}
@@ -123,7 +137,7 @@ func (s *stateStore) Load(ctx context.Context, ref partition.SnapshotRef) ([]byt
 func (s *stateStore) Forget(ref partition.SnapshotRef) {
 	for i := 0; i < ref.Chunks; i++ {
 		s.cl.Produce(context.Background(), &kgo.Record{Topic: s.topic, Partition: ref.Partition,
-			Key: []byte(s.chunkKey(ref.At, i, ref.Chunks))}, nil)
+			Key: []byte(s.chunkKey(ref, i))}, nil)
 	}
 }
 
@@ -171,5 +185,13 @@ func (in *input) snapshotsFor(topic string, id int32) partition.Snapshots {
 		cl: in.stateCl, conn: in.connOpts, topic: in.stateTopic,
 		prefix: in.group + "/" + topic + "/" + strconv.Itoa(int(id)) + "/",
 		part:   id % in.stateParts,
+		owner:  ownerID(),
 	}}
+}
+
+// ownerID is a random id for one assignment of a partition.
+func ownerID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

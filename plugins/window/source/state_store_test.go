@@ -73,13 +73,71 @@ func TestStateStoreSavesLoadsAndForgetsChunkedSnapshots(t *testing.T) {
 		}
 	}
 	for i := 0; i < ref.Chunks; i++ {
-		k := p0.(*stateStore).chunkKey(ref.At, i, ref.Chunks)
+		k := p0.(*stateStore).chunkKey(ref, i)
 		if !tomb[k] {
 			t.Fatalf("no tombstone for %s; tombstones: %v", k, tomb)
 		}
 	}
 	if len(tomb) != ref.Chunks {
 		t.Fatalf("tombstones %v: want only the %d of the forgotten snapshot", tomb, ref.Chunks)
+	}
+}
+
+// Two owners of a partition (the one that handed it back, the one that took
+// it over) may snapshot the same offset: forgetting the first one's leaves
+// tombstones that spare the second one's records.
+func TestStateStoreOwnersOfOneOffsetDoNotShareKeys(t *testing.T) {
+	addr := kafkatest.Cluster(t, 1, "clicks", "g-window-state")
+	in := &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
+		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
+	in.stateCl = stateClient(t, addr)
+	ctx := context.Background()
+	old, cur := in.snapshotsFor("clicks", 0).Store, in.snapshotsFor("clicks", 0).Store
+	oldRef, err := old.Save(ctx, 5, []byte("old owner"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	curRef, err := cur.Save(ctx, 5, []byte("new owner"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oldRef.Owner == "" || oldRef.Owner == curRef.Owner {
+		t.Fatalf("owners %q and %q: want two distinct ids", oldRef.Owner, curRef.Owner)
+	}
+	old.Forget(oldRef)
+	if err := in.stateCl.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := kafkatest.ConsumeN(t, addr, in.stateTopic, 3, 10*time.Second)
+	curKey := cur.(*stateStore).chunkKey(curRef, 0)
+	for _, r := range recs {
+		if r.Value == nil && string(r.Key) == curKey {
+			t.Fatalf("forgetting the old owner's snapshot tombstoned the new owner's key %s", curKey)
+		}
+	}
+	if got, err := cur.Load(ctx, curRef); err != nil || string(got) != "new owner" {
+		t.Fatalf("Load of the new owner's snapshot = %q, %v", got, err)
+	}
+}
+
+// A snapshot written before owners existed (its keys have no owner part)
+// still loads.
+func TestStateStoreLoadsASnapshotWithoutOwner(t *testing.T) {
+	addr := kafkatest.Cluster(t, 1, "clicks", "g-window-state")
+	in := &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
+		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
+	in.stateCl = stateClient(t, addr)
+	st := in.snapshotsFor("clicks", 0).Store.(*stateStore)
+	st.owner = "" // as an older version wrote it
+	ref, err := st.Save(context.Background(), 9, []byte("before owners"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "g/clicks/0/9/0/1"; st.chunkKey(ref, 0) != want {
+		t.Fatalf("key %s, want the older format %s", st.chunkKey(ref, 0), want)
+	}
+	if got, err := in.snapshotsFor("clicks", 0).Store.Load(context.Background(), ref); err != nil || string(got) != "before owners" {
+		t.Fatalf("Load = %q, %v", got, err)
 	}
 }
 
