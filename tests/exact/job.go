@@ -80,7 +80,7 @@ buffer:
   window:
     timestamp_field: ts
     allowed_lateness: 2s
-    idle_timeout: 3s
+    idle_timeout: ${IDLE_TIMEOUT:3s}
     windows:
       - { name: t10, type: tumbling, size: 10s, key_field: user, key_name: user, name_field: window,
           aggregates: [ { name: events, type: count }, { name: pages, type: count_distinct, field: page } ] }

@@ -1,12 +1,17 @@
 package exact
 
 import (
+	"fmt"
 	"math/rand"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/streamkit/pipeline/internal/kafkatest"
 )
 
 // The scenario tests of issue 12, point 2. Each runs the short data set
@@ -15,26 +20,83 @@ import (
 // data: 105 s is the middle of the 10 s window [100 s, 110 s) and of many
 // users' sessions. All must end with results equal to the reference.
 
-// TestSigtermMidWindow stops the only instance gracefully in the middle of
-// a window (SIGTERM at 105 s, then SIGINT at 155 s) and starts it again on
-// the same disk: nothing half-full may be emitted on the way out (no
-// record may differ from the expected one) and the next start completes the
-// windows.
+// TestSigtermMidWindow stops the only instance gracefully twice and starts
+// it again on the same disk each time: nothing half-full may be emitted on
+// the way out (no record may differ from the expected one) and the next
+// start completes the windows.
+//
+//   - SIGTERM at 105 s of event time, in the middle of a window.
+//   - SIGINT once the input went quiet (quietStop): every partition's commit
+//     is at its end offset and names a snapshot of its open windows, so
+//     the restarted instance reads no record at all and must close those
+//     windows by idleness from the snapshots alone.
 func TestSigtermMidWindow(t *testing.T) {
 	e := NewEnv(t, SelectedInput(t), ShortData(2))
-	in := e.StartInstance("exact-0")
+	in := e.Instance("exact-0")
+	// Long enough to stop the instance before idleness closes the last
+	// windows; no partition pauses that long while the data is produced.
+	in.env = append(in.env, "IDLE_TIMEOUT=8s")
+	in.Start()
 	p := e.Produce()
-	for _, stop := range []struct {
-		at  time.Duration
-		sig syscall.Signal
-	}{{105 * time.Second, syscall.SIGTERM}, {155 * time.Second, syscall.SIGINT}} {
-		p.WaitSent(stop.at)
-		in.Signal(stop.sig, 60*time.Second)
-		t.Logf("%v at %v of event time, %d events sent; restarting", stop.sig, stop.at, p.Sent())
-		in.Restart(false)
-	}
-	p.Wait()
+	p.WaitSent(105 * time.Second)
+	in.Signal(syscall.SIGTERM, 60*time.Second)
+	t.Logf("SIGTERM at 105 s of event time, %d events sent; restarting", p.Sent())
+	in.Restart(false)
+	quietStop(t, e, p, in)
+	in.Restart(false)
 	e.Verify("sigterm", VerifyOptions{})
+}
+
+// quietStop pauses the producer while every partition still has events to
+// send, lets a snapshot interval pass (snapshots are taken after a batch,
+// an interval after the previous one), sends the rest, waits until the
+// commit of each partition that got events after the pause is at its end
+// offset and names a snapshot taken there (with window_kafka), and stops
+// the instance with SIGINT.
+func quietStop(t *testing.T, e *Env, p *Producer, in *Instance) {
+	t.Helper()
+	last := map[int32]time.Duration{}
+	for _, ev := range e.Data.Events {
+		last[ev.Partition] = ev.SendAt
+	}
+	at := e.Data.SendSpan()
+	for _, l := range last {
+		at = min(at, l)
+	}
+	// Two producer chunks before the first partition's last event.
+	p.WaitSent(at - 2*Speed*Tick)
+	p.Pause()
+	unsent := map[int32]int{}
+	for _, ev := range e.Data.Events[p.Sent():] {
+		unsent[ev.Partition]++
+	}
+	time.Sleep(1500 * time.Millisecond) // the scenario: a pause longer than STATE_INTERVAL, shorter than IDLE_TIMEOUT
+	p.Resume()
+	p.Wait()
+	if e.Input == WindowKafka {
+		var ends map[int32]int64
+		var offs kadm.OffsetResponses
+		atEnd := func() bool {
+			ends = kafkatest.EndOffsets(t, e.Broker.Addr, EventsTopic)
+			offs = kafkatest.FetchOffsets(t, e.Broker.Addr, "exact")
+			for part := range unsent {
+				o, ok := offs.Lookup(EventsTopic, part)
+				if !ok || o.At != ends[part] || !strings.Contains(o.Metadata, fmt.Sprintf(`"snap":{"at":%d,`, ends[part])) {
+					return false
+				}
+			}
+			return true
+		}
+		if !kafkatest.Every(5*time.Second, 100*time.Millisecond, atEnd) {
+			for part := range unsent {
+				o, _ := offs.Lookup(EventsTopic, part)
+				t.Logf("partition %d: end %d, committed %d %s", part, ends[part], o.At, o.Metadata)
+			}
+			t.Fatalf("the partitions that got %v events after the pause did not all commit their end offset with a snapshot taken there", unsent)
+		}
+	}
+	in.Signal(syscall.SIGINT, 60*time.Second)
+	t.Logf("SIGINT with the input quiet (events after the pause, by partition: %v); restarting", unsent)
 }
 
 // TestSigkillAtRandomMoments kills the only instance (SIGKILL) at three
