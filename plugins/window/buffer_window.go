@@ -434,6 +434,10 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 	var routes service.MessageBatch // failed events whose route the ladder awaits
 	var fails []ladderFailure
 	for i, msg := range batch {
+		if ps != nil && last >= 0 && len(ps.idle.replay) > 0 {
+			// A previous owner's idleness came before this record.
+			ps.replayIdleLocked(originOffset(msg, true))
+		}
 		if failed != nil && failed[i] {
 			origin := originOffset(msg, last >= 0)
 			if origin < 0 {
@@ -564,6 +568,10 @@ func (b *windowBuffer) ingestInto(ctx context.Context, batch service.MessageBatc
 				pass = append(pass, msg)
 			}
 		}
+	}
+	if ps != nil && last >= 0 {
+		ps.replayIdleLocked(last + 1)
+		ps.idle.ingestedTo = last + 1
 	}
 	drain()
 	if ps != nil {

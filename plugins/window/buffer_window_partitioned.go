@@ -60,6 +60,7 @@ type partState struct {
 	arrivalWM   int64 // watermark after the last batch, before idleness moved it
 	dropped     bool
 	snaps       partSnaps // snapshots of its state (buffer_window_snapshots.go)
+	idle        partIdle  // its idleness decisions (buffer_window_idle.go)
 
 	relMu  sync.Mutex
 	rounds []*round // emission rounds not yet released, oldest first
@@ -113,6 +114,7 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 	eng.Resume(p.Resume.Watermark)
 	ps.ladder.floor = p.Start
 	ps.passedTo = p.Resume.Passed
+	ps.idle = newPartIdle(p.Resume, p.Start)
 	for _, off := range p.Resume.Dead {
 		if off >= p.Start {
 			// Dead-lettered by the previous owner: its replay is skipped.
@@ -198,6 +200,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 	passed := max(ps.passedTo, next)
 	released := ps.drainedWM
 	snap := ps.checkpointSnapLocked(next)
+	idle := ps.checkpointIdleLocked(next)
 	ps.b.mu.Unlock()
 
 	ps.relMu.Lock()
@@ -208,7 +211,7 @@ func (ps *partState) Checkpoint(next int64) partition.Resume {
 		released = min(released, ps.failedWM)
 	}
 	ps.relMu.Unlock()
-	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed, Snap: snap}
+	return partition.Resume{Watermark: wm, Released: max(released, ps.resume.Released), Dead: dead, Passed: passed, Snap: snap, Idle: idle}
 }
 
 // Committed implements partition.Sink.
@@ -216,6 +219,7 @@ func (ps *partState) Committed() {
 	ps.b.mu.Lock()
 	ps.committedLocked()
 	ps.committedSnapLocked()
+	ps.committedIdleLocked()
 	ps.b.mu.Unlock()
 }
 
@@ -367,6 +371,7 @@ func (b *windowBuffer) writePartitioned(ctx context.Context, batch service.Messa
 		// older than what it delivers now.
 		b.unpark(ctx, ps)
 	}
+	b.awaitIdleCommitted(ctx, ps)
 	b.ingestInto(ctx, batch, ref, ps, sb.Last)
 }
 
@@ -581,7 +586,11 @@ func (b *windowBuffer) tickPartsLocked(now int64) {
 		ps.eng.Tick(now)
 		if idle > 0 && ps.lastArrival > 0 && now-ps.lastArrival >= int64(idle) &&
 			ps.arrivalWM != engine.NoWatermark && ps.part.CaughtUp() {
+			before := ps.eng.Watermark()
 			ps.eng.AdvanceTo(max(now, ps.arrivalWM+(now-ps.lastArrival)))
+			if wm := ps.eng.Watermark(); wm != before {
+				ps.idleMovedLocked(wm)
+			}
 			// The move happened after the last ingested record: it is part
 			// of the watermark a commit after that record resumes with.
 			if len(ps.marks) > 0 {

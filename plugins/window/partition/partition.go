@@ -60,17 +60,37 @@ const NoWatermark = math.MinInt64
 //     taken before an offset at or below the committed one: the new owner
 //     loads it, then replays from the committed offset. Without it, every
 //     open window has all its events at or after the committed offset.
+//
+//   - Idle lists the times the partition went idle after the committed
+//     offset: the replay moves the watermark where idleness moved it, at
+//     the same record, so the same windows close before the same records
+//     and the records after are judged against the same watermark. (Idleness
+//     is decided by the wall clock, which a replay cannot reproduce.)
 type Resume struct {
 	Watermark int64        `json:"wm"`
 	Released  int64        `json:"rel"`
 	Dead      []int64      `json:"dead,omitempty"`
 	Passed    int64        `json:"pass,omitempty"`
 	Snap      *SnapshotRef `json:"snap,omitempty"`
+	Idle      []IdleMark   `json:"idle,omitempty"`
+}
+
+// IdleMark is one idleness decision: after the records below At (and
+// before record At), the partition's watermark moved to WM.
+type IdleMark struct {
+	At int64 `json:"at"`
+	WM int64 `json:"wm"`
 }
 
 // MaxDead bounds Resume.Dead so the metadata stays under Kafka's default
 // offset.metadata.max.bytes (4 KiB); the oldest entries go first.
 const MaxDead = 200
+
+// MaxIdle bounds Resume.Idle: each entry takes an idle period while the
+// commit is held back (a window open across them, no snapshot since). At
+// ~50 bytes an entry, the metadata stays under 4 KiB with MaxDead offsets
+// of up to 16 digits.
+const MaxIdle = 8
 
 // Fresh is the resume point of a partition nothing was committed for.
 var Fresh = Resume{Watermark: NoWatermark, Released: NoWatermark}

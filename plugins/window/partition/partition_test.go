@@ -12,7 +12,11 @@ func TestResumeRoundTripsThroughCommitMetadata(t *testing.T) {
 	for i := range MaxDead {
 		full.Dead = append(full.Dead, 9_000_000_000_000_000+int64(i))
 	}
-	for _, r := range []Resume{{Watermark: 1767225600123456789, Released: NoWatermark}, full} {
+	idle := Resume{Watermark: 1767225600123456789, Released: NoWatermark}
+	for i := range MaxIdle {
+		idle.Idle = append(idle.Idle, IdleMark{At: 9_000_000_000_000_000 + int64(i), WM: 1767225600123456789 + int64(i)})
+	}
+	for _, r := range []Resume{{Watermark: 1767225600123456789, Released: NoWatermark}, full, idle} {
 		meta := r.Encode()
 		if len(meta) > 4096 {
 			t.Fatalf("metadata of %d bytes exceeds Kafka's default offset.metadata.max.bytes", len(meta))
