@@ -87,10 +87,7 @@ func TestStateStoreSavesLoadsAndForgetsChunkedSnapshots(t *testing.T) {
 // it over) may snapshot the same offset: forgetting the first one's leaves
 // tombstones that spare the second one's records.
 func TestStateStoreOwnersOfOneOffsetDoNotShareKeys(t *testing.T) {
-	addr := kafkatest.Cluster(t, 1, "clicks", "g-window-state")
-	in := &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
-		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
-	in.stateCl = stateClient(t, addr)
+	addr, in := oneStatePartition(t)
 	ctx := context.Background()
 	old, cur := in.snapshotsFor("clicks", 0).Store, in.snapshotsFor("clicks", 0).Store
 	oldRef, err := old.Save(ctx, 5, []byte("old owner"))
@@ -123,10 +120,7 @@ func TestStateStoreOwnersOfOneOffsetDoNotShareKeys(t *testing.T) {
 // A snapshot written before owners existed (its keys have no owner part)
 // still loads.
 func TestStateStoreLoadsASnapshotWithoutOwner(t *testing.T) {
-	addr := kafkatest.Cluster(t, 1, "clicks", "g-window-state")
-	in := &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
-		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
-	in.stateCl = stateClient(t, addr)
+	_, in := oneStatePartition(t)
 	st := in.snapshotsFor("clicks", 0).Store.(*stateStore)
 	st.owner = "" // as an older version wrote it
 	ref, err := st.Save(context.Background(), 9, []byte("before owners"))
@@ -144,10 +138,7 @@ func TestStateStoreLoadsASnapshotWithoutOwner(t *testing.T) {
 // A snapshot whose records are gone is an error naming it, not a silent
 // empty state.
 func TestStateStoreLoadOfAMissingSnapshotFails(t *testing.T) {
-	addr := kafkatest.Cluster(t, 1, "clicks", "g-window-state")
-	in := &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
-		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
-	in.stateCl = stateClient(t, addr)
+	_, in := oneStatePartition(t)
 	st := in.snapshotsFor("clicks", 0).Store
 	ref, err := st.Save(context.Background(), 5, []byte("x"))
 	if err != nil {
@@ -159,6 +150,17 @@ func TestStateStoreLoadOfAMissingSnapshotFails(t *testing.T) {
 	if _, err := st.Load(ctx, ref); err == nil || !strings.Contains(err.Error(), "below 6") {
 		t.Fatalf("Load of a missing snapshot: %v; want an error naming it", err)
 	}
+}
+
+// oneStatePartition is an input of group g on topic clicks whose state
+// topic, g-window-state, has one partition.
+func oneStatePartition(t *testing.T) (addr string, in *input) {
+	t.Helper()
+	addr = kafkatest.Cluster(t, 1, "clicks", "g-window-state")
+	in = &input{group: "g", topics: []string{"clicks"}, stateTopic: "g-window-state", stateEvery: time.Second,
+		connOpts: []kgo.Opt{kgo.SeedBrokers(addr)}, stateParts: 1}
+	in.stateCl = stateClient(t, addr)
+	return addr, in
 }
 
 func describe(rcs kadm.ResourceConfigs) string {
