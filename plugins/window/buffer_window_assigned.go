@@ -42,7 +42,8 @@ func (a *assigned) take() []*partition.Partition {
 	return q
 }
 
-// watchAssignments starts attaching the partitions as announces them.
+// watchAssignments attaches the partitions the input announces, from now
+// on and those it announced before the buffer was built.
 func (b *windowBuffer) watchAssignments(as *partition.Assignments) {
 	b.assigned = &assigned{signal: make(chan struct{}, 1)}
 	b.attachDone = make(chan struct{})

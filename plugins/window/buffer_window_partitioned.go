@@ -126,11 +126,13 @@ func (b *windowBuffer) newPartState(p *partition.Partition, snap []byte) (*partS
 	return ps, nil
 }
 
-// partFor returns the state of p, creating and attaching it on p's first
-// batch or when the source announces p (fresh, buffer_window_assigned.go). A partition whose state cannot be set up (its snapshot does
-// not restore) gets a failedSink instead: every batch of it fails from then
-// on, so none is windowed without the ones before it, and its commit stays
-// where it was until a new owner (or this one after a restart) tries again.
+// partFor returns the state of p, creating and attaching it (fresh) when
+// the source announces p (buffer_window_assigned.go) or on p's first batch,
+// whichever comes first. A partition whose state cannot be set up (its
+// snapshot does not restore) gets a failedSink instead: every batch of it
+// fails from then on, so none is windowed without the ones before it, and
+// its commit stays where it was until a new owner (or this one after a
+// restart) tries again. A partition handed back gets neither (errRevoked).
 // Callers hold writeMu (not b.mu).
 func (b *windowBuffer) partFor(p *partition.Partition) (ps *partState, fresh bool, err error) {
 	if s := p.Sink(); s != nil {
