@@ -19,13 +19,18 @@ import (
 // comes from the consumer's rebalance callback, which must not wait for
 // writeMu (a write may be waiting for queue space).
 type assigned struct {
-	mu     sync.Mutex
-	queue  []*partition.Partition
-	signal chan struct{} // one pending wake-up
+	mu      sync.Mutex
+	queue   []*partition.Partition
+	stopped bool          // the buffer closed: nothing is attached any more
+	signal  chan struct{} // one pending wake-up
 }
 
 func (a *assigned) announce(p *partition.Partition) {
 	a.mu.Lock()
+	if a.stopped {
+		a.mu.Unlock()
+		return
+	}
 	a.queue = append(a.queue, p)
 	a.mu.Unlock()
 	select {
@@ -53,6 +58,11 @@ func (b *windowBuffer) watchAssignments(as *partition.Assignments) {
 
 func (b *windowBuffer) attachLoop() {
 	defer close(b.attachDone)
+	defer func() {
+		b.assigned.mu.Lock()
+		b.assigned.stopped, b.assigned.queue = true, nil
+		b.assigned.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
