@@ -106,6 +106,12 @@ func (ps *partState) replayIdleLocked(off int64) {
 // awaitIdleCommitted holds a batch of ps until a commit carries every
 // idleness decision taken before it (see above). Callers hold writeMu.
 func (b *windowBuffer) awaitIdleCommitted(ctx context.Context, ps *partState) {
+	b.mu.Lock()
+	settled := ps.idle.committed == ps.idle.seq
+	b.mu.Unlock()
+	if settled {
+		return // nearly always: no timers on the path of every batch
+	}
 	deadline := time.NewTimer(idleCommitWait)
 	defer deadline.Stop()
 	// A hand-over waits for this batch and commits no more periodically:
