@@ -105,13 +105,8 @@ func TestRestartWithAnUnreadableStateTopicIsExact(t *testing.T) {
 // far (nothing on an error) instead of failing.
 func committedResumesNow(t *testing.T, addr, group string) map[int32]partition.Resume {
 	t.Helper()
-	adm := kadm.NewClient(kafkatest.Client(t, addr))
-	offs, err := adm.FetchOffsets(context.Background(), group)
 	out := map[int32]partition.Resume{}
-	if err != nil {
-		return out
-	}
-	offs.Each(func(o kadm.OffsetResponse) {
+	committedNow(t, addr, group).Each(func(o kadm.OffsetResponse) {
 		if r, err := partition.DecodeResume(o.Metadata); err == nil {
 			out[o.Partition] = r
 		}
